@@ -1,0 +1,73 @@
+"""Shared helpers for the benchmark scripts: machine description and best-of timing.
+
+Each script prints a Markdown table ready for BENCHMARKS.md, headed by `machine()`.
+Figures compared against a reference (py_ecc, snarkjs) are taken side by side in the
+same run, since the machines are shared and noisy: report ratios.
+"""
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def machine() -> str:
+    import numba
+    import numpy
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    except OSError:
+        commit = "unknown"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (f"{cpu}, {cores} cores usable, Python {platform.python_version()}, numpy {numpy.__version__}, "
+            f"numba {numba.__version__} ({numba.config.THREADING_LAYER} threading, "
+            f"{numba.get_num_threads()} threads), commit {commit}")
+
+
+def best_of(fn, repeat=3, min_time=0.0):
+    """Best wall time of `repeat` calls (at least one call, more while under min_time)."""
+    best = float("inf")
+    calls = 0
+    start = time.perf_counter()
+    while calls < repeat or time.perf_counter() - start < min_time:
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+        calls += 1
+    return best
+
+
+def timed(fn):
+    """(result, seconds) of one call."""
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds < 1e-6:
+        return f"{seconds * 1e9:.1f} ns"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def table(header, rows) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

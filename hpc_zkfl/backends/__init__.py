@@ -1,0 +1,146 @@
+"""One registry, one API for the algebra backends.
+
+A backend is an object exposing the same kernels (MSM, NTT, pairing check, field array ops)
+on one kind of hardware:
+
+- ``"cpu"``: numba kernels (:mod:`hpc_zkfl.backends.cpu`);
+- ``"gpu"``: CuPy and the CUDA kernels (:mod:`hpc_zkfl.backends.gpu`), usable only where
+  CuPy is installed and sees a CUDA device;
+- ``"auto"``: the GPU backend when it is usable, the CPU backend otherwise.
+
+Backend modules are imported only when a backend is first requested, so this registry
+imports without numba kernels being compiled and without CuPy.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+
+__all__ = [
+    "BackendUnavailableError",
+    "available_backends",
+    "get_backend",
+    "gpu_available",
+    "gpu_status",
+    "register_backend",
+    "registered_backends",
+]
+
+AUTO = "auto"
+# Order in which "auto" tries the registered backends.
+_AUTO_PREFERENCE = ("gpu", "cpu")
+
+
+class BackendUnavailableError(RuntimeError):
+    """The requested backend cannot run on this machine (missing package or device)."""
+
+
+_factories: dict[str, Callable[[], Any]] = {}
+_instances: dict[str, Any] = {}
+
+
+def register_backend(name: str, factory: Callable[[], Any]) -> None:
+    """Register ``factory`` (no arguments, returns a backend object) under ``name``.
+
+    The factory raises :class:`BackendUnavailableError` when the backend cannot run here.
+    """
+    if name == AUTO:
+        raise ValueError(f"{AUTO!r} is reserved: it selects among the registered backends")
+    if name in _factories:
+        raise ValueError(f"backend {name!r} is already registered")
+    _factories[name] = factory
+
+
+def registered_backends() -> list[str]:
+    """Names of all registered backends, whether or not they can run here."""
+    return list(_factories)
+
+
+def get_backend(name: str = AUTO) -> Any:
+    """The backend called ``name`` (one instance per name and process).
+
+    Raises ``ValueError`` for an unknown name and :class:`BackendUnavailableError` for a
+    known backend that cannot run on this machine.
+    """
+    if name == AUTO:
+        return _auto()
+    if name not in _factories:
+        known = ", ".join(repr(n) for n in [AUTO, *_factories])
+        raise ValueError(f"unknown backend {name!r}; known backends: {known}")
+    if name not in _instances:
+        _instances[name] = _factories[name]()
+    return _instances[name]
+
+
+def available_backends() -> list[str]:
+    """Names of the registered backends that can run on this machine."""
+    names = []
+    for name in _factories:
+        try:
+            get_backend(name)
+        except BackendUnavailableError:
+            continue
+        names.append(name)
+    return names
+
+
+def _auto() -> Any:
+    order = [n for n in _AUTO_PREFERENCE if n in _factories]
+    order += [n for n in _factories if n not in order]
+    reasons = []
+    for name in order:
+        try:
+            return get_backend(name)
+        except BackendUnavailableError as exc:
+            reasons.append(f"{name}: {exc}")
+    raise BackendUnavailableError("no backend can run here (" + "; ".join(reasons) + ")")
+
+
+def gpu_status() -> tuple[bool, str]:
+    """Whether CuPy imports and sees a CUDA device, and a one-line description of either."""
+    try:
+        import cupy
+    except ImportError:
+        return False, "CuPy is not installed"
+    except Exception as exc:  # a broken CUDA install can fail in many ways at import
+        return False, f"CuPy failed to import ({type(exc).__name__}: {exc})"
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # cupy raises CUDARuntimeError without a driver or device
+        return False, f"CuPy cannot reach a CUDA device ({type(exc).__name__}: {exc})"
+    if count < 1:
+        return False, "CuPy sees no CUDA device"
+    name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+    if isinstance(name, bytes):
+        name = name.decode(errors="replace")
+    return True, f"{count} CUDA device(s), device 0: {name}"
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    return gpu_status()[0]
+
+
+def _cpu_backend() -> Any:
+    from hpc_zkfl.backends.cpu import CpuBackend
+
+    return CpuBackend()
+
+
+def _gpu_backend() -> Any:
+    ok, detail = gpu_status()
+    if not ok:
+        raise BackendUnavailableError(f"gpu backend needs CuPy and a CUDA device: {detail}")
+    try:
+        module = importlib.import_module("hpc_zkfl.backends.gpu")
+    except ModuleNotFoundError as exc:
+        if exc.name != "hpc_zkfl.backends.gpu":
+            raise
+        raise BackendUnavailableError(
+            f"this version of hpc-zkfl has no gpu backend ({detail} is present); use 'cpu'"
+        ) from None
+    return module.GpuBackend()
+
+
+register_backend("cpu", _cpu_backend)
+register_backend("gpu", _gpu_backend)
