@@ -31,9 +31,13 @@ def machine() -> str:
                                 text=True, cwd=Path(__file__).parent).stdout.strip() or "unknown"
     except OSError:
         commit = "unknown"
+    try:
+        layer = numba.threading_layer()  # known once a parallel kernel has run
+    except ValueError:
+        layer = numba.config.THREADING_LAYER
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (f"{cpu}, {cores} cores usable, Python {platform.python_version()}, numpy {numpy.__version__}, "
-            f"numba {numba.__version__} ({numba.config.THREADING_LAYER} threading, "
+            f"numba {numba.__version__} ({layer} threading layer, "
             f"{numba.get_num_threads()} threads), commit {commit}")
 
 

@@ -54,7 +54,7 @@ def test_gpu_without_cupy_is_unavailable_with_a_clear_message(registry, no_cupy)
     assert not backends.gpu_available()
     with pytest.raises(BackendUnavailableError, match="gpu backend needs CuPy and a CUDA device"):
         get_backend("gpu")
-    assert backends.available_backends() == ["cpu"]
+    assert backends.available_backends() == ["cpu", "reference"]
 
 
 def test_gpu_with_cupy_but_no_device_is_unavailable(registry, monkeypatch):

@@ -6,7 +6,10 @@ on one kind of hardware:
 - ``"cpu"``: numba kernels (:mod:`hpc_zkfl.backends.cpu`);
 - ``"gpu"``: CuPy and the CUDA kernels (:mod:`hpc_zkfl.backends.gpu`), usable only where
   CuPy is installed and sees a CUDA device;
-- ``"auto"``: the GPU backend when it is usable, the CPU backend otherwise.
+- ``"reference"``: the same API computed with py_ecc and Python integers; slow, for tests
+  that check the fast backends against an independent implementation;
+- ``"auto"``: the GPU backend when it is usable, the CPU backend otherwise (never the
+  reference backend).
 
 Backend modules are imported only when a backend is first requested, so this registry
 imports without numba kernels being compiled and without CuPy.
@@ -29,6 +32,8 @@ __all__ = [
 AUTO = "auto"
 # Order in which "auto" tries the registered backends.
 _AUTO_PREFERENCE = ("gpu", "cpu")
+# Backends "auto" never picks: the py_ecc reference is for checking, not for running.
+_NEVER_AUTO = ("reference",)
 
 
 class BackendUnavailableError(RuntimeError):
@@ -86,7 +91,7 @@ def available_backends() -> list[str]:
 
 def _auto() -> Any:
     order = [n for n in _AUTO_PREFERENCE if n in _factories]
-    order += [n for n in _factories if n not in order]
+    order += [n for n in _factories if n not in order and n not in _NEVER_AUTO]
     reasons = []
     for name in order:
         try:
@@ -142,5 +147,12 @@ def _gpu_backend() -> Any:
     return module.GpuBackend()
 
 
+def _reference_backend() -> Any:
+    from hpc_zkfl.backends.reference import ReferenceBackend
+
+    return ReferenceBackend()
+
+
 register_backend("cpu", _cpu_backend)
 register_backend("gpu", _gpu_backend)
+register_backend("reference", _reference_backend)
