@@ -3,6 +3,7 @@
 The reference backend is py_ecc and Python integers, so each property below checks the
 fast backends against an independent implementation under the same names.
 """
+import numpy as np
 import pytest
 
 from hpc_zkfl.algebra.constants import R
@@ -38,3 +39,59 @@ def test_ntt_matches_direct_evaluation(backend, rng, log_n, coset_shift):
         assert evals[i] == sum(c * pow(x, j, R) for j, c in enumerate(coeffs)) % R
     back = backend.ntt(FR.encode(evals), inverse=True, coset_shift=coset_shift)
     assert FR.decode(back) == coeffs
+
+
+def _random_points(group, rng, n):
+    from hpc_zkfl.algebra.limbs import ints_to_limbs
+
+    gen = group.encode([group.generator])
+    return group.scalar_mul(gen.repeat(n, axis=0), ints_to_limbs(_rand_fr(rng, n)))
+
+
+@pytest.mark.parametrize("group_name", ["G1", "G2"])
+@pytest.mark.parametrize("n", [0, 1, 5, 33])
+def test_msm_agrees_with_naive_sum(backend, rng, group_name, n):
+    from hpc_zkfl.algebra import curve
+    from hpc_zkfl.algebra.limbs import ints_to_limbs
+
+    group = getattr(curve, group_name)
+    points = _random_points(group, rng, n)
+    ks = _rand_fr(rng, n)
+    if n >= 5:
+        ks[0], ks[1] = 0, R - 1
+        points[2] = 0                 # the point at infinity
+        points[3] = points[4]         # a repeated point
+    msm = backend.msm_g1 if group_name == "G1" else backend.msm_g2
+    got = group.decode(msm(points, ints_to_limbs(ks))[None])[0]
+    # The naive sum: per-point scalar multiplications, added up with py_ecc.
+    terms = group.decode(group.scalar_mul(points, ints_to_limbs(ks))) if n else []
+    assert got == _sum_points(group, terms)
+
+
+def _sum_points(group, points):
+    from py_ecc import optimized_bn128 as bn
+    from hpc_zkfl.backends import reference
+
+    to_py, from_py, zero = ((reference._to_py_g1, reference._from_py_g1, bn.Z1) if group.name == "G1"
+                            else (reference._to_py_g2, reference._from_py_g2, bn.Z2))
+    acc = zero
+    for pt in points:
+        acc = bn.add(acc, to_py(pt))
+    return from_py(acc)
+
+
+def test_pairing_check(backend, rng):
+    from hpc_zkfl.algebra.curve import G1, G2
+    from hpc_zkfl.algebra.limbs import ints_to_limbs
+
+    a, b = _rand_fr(rng, 2)
+    g1 = G1.encode([G1.generator])
+    g2 = G2.encode([G2.generator])
+    p = G1.scalar_mul(g1, ints_to_limbs([a]))
+    q = G2.scalar_mul(g2, ints_to_limbs([b]))
+    minus_ab = G1.scalar_mul(g1, ints_to_limbs([(-a * b) % R]))
+    # e(aP, bQ) e(-ab P, Q) == 1, but not with a wrong exponent.
+    assert backend.pairing_check(np.concatenate([p, minus_ab]), np.concatenate([q, g2]))
+    assert not backend.pairing_check(np.concatenate([p, p]), np.concatenate([q, g2]))
+    assert backend.pairing_check(G1.encode([None]), g2)            # e(O, Q) == 1
+    assert not backend.pairing_check(g1, g2)                       # non-degenerate

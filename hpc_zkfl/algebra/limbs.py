@@ -43,12 +43,18 @@ def mac(typingctx, a, b, c, d):
 
 @intrinsic
 def adc(typingctx, a, b, carry):
-    """a + b + carry -> (sum, carry_out)."""
+    """a + b + carry -> (sum, carry_out); llvm.uadd.with.overflow lowers to a native add/adc
+    chain, where an i128 addition compiled to poor code."""
     sig = _U64x2(types.uint64, types.uint64, types.uint64)
 
     def codegen(context, builder, signature, args):
-        a_, b_, c_ = _wide(builder, args)
-        return _split(context, builder, signature, builder.add(builder.add(a_, b_), c_))
+        a_, b_, c_ = args
+        i64 = ir.IntType(64)
+        d1 = builder.uadd_with_overflow(a_, b_)
+        d2 = builder.uadd_with_overflow(builder.extract_value(d1, 0), c_)
+        o = builder.or_(builder.extract_value(d1, 1), builder.extract_value(d2, 1))
+        return context.make_tuple(builder, signature.return_type,
+                                  [builder.extract_value(d2, 0), builder.zext(o, i64)])
 
     return sig, codegen
 
@@ -59,12 +65,13 @@ def sbb(typingctx, a, b, borrow):
     sig = _U64x2(types.uint64, types.uint64, types.uint64)
 
     def codegen(context, builder, signature, args):
-        a_, b_, c_ = _wide(builder, args)
-        d = builder.sub(builder.sub(a_, b_), c_)
+        a_, b_, c_ = args
         i64 = ir.IntType(64)
-        lo = builder.trunc(d, i64)
-        out = builder.trunc(builder.lshr(d, ir.Constant(ir.IntType(128), 127)), i64)
-        return context.make_tuple(builder, signature.return_type, [lo, out])
+        d1 = builder.usub_with_overflow(a_, b_)
+        d2 = builder.usub_with_overflow(builder.extract_value(d1, 0), c_)
+        o = builder.or_(builder.extract_value(d1, 1), builder.extract_value(d2, 1))
+        return context.make_tuple(builder, signature.return_type,
+                                  [builder.extract_value(d2, 0), builder.zext(o, i64)])
 
     return sig, codegen
 

@@ -48,6 +48,9 @@ def one(m):
     return (m[5], m[6], m[7], m[8])
 
 
+# add, sub and mul end in a select written with masks: the condition is data-dependent and
+# goes each way about half the time, so a branch would mispredict (measured: an Fq add took
+# 4.2 ns with the branch, 1.7 ns without).
 @inline_ir
 def add(a, b, m):
     z = np.uint64(0)
@@ -59,9 +62,9 @@ def add(a, b, m):
     r1, br = sbb(s1, m[1], br)
     r2, br = sbb(s2, m[2], br)
     r3, br = sbb(s3, m[3], br)
-    if br:
-        return (s0, s1, s2, s3)
-    return (r0, r1, r2, r3)
+    mask = z - br
+    return (r0 ^ ((r0 ^ s0) & mask), r1 ^ ((r1 ^ s1) & mask),
+            r2 ^ ((r2 ^ s2) & mask), r3 ^ ((r3 ^ s3) & mask))
 
 
 @inline_ir
@@ -71,11 +74,11 @@ def sub(a, b, m):
     d1, br = sbb(a[1], b[1], br)
     d2, br = sbb(a[2], b[2], br)
     d3, br = sbb(a[3], b[3], br)
-    if br:
-        d0, c = adc(d0, m[0], z)
-        d1, c = adc(d1, m[1], c)
-        d2, c = adc(d2, m[2], c)
-        d3, c = adc(d3, m[3], c)
+    mask = z - br
+    d0, c = adc(d0, m[0] & mask, z)
+    d1, c = adc(d1, m[1] & mask, c)
+    d2, c = adc(d2, m[2] & mask, c)
+    d3, c = adc(d3, m[3] & mask, c)
     return (d0, d1, d2, d3)
 
 
@@ -126,9 +129,9 @@ def mul(a, b, m):
     r1, br = sbb(t1, m[1], br)
     r2, br = sbb(t2, m[2], br)
     r3, br = sbb(t3, m[3], br)
-    if br:
-        return (t0, t1, t2, t3)
-    return (r0, r1, r2, r3)
+    mask = z - br
+    return (r0 ^ ((r0 ^ t0) & mask), r1 ^ ((r1 ^ t1) & mask),
+            r2 ^ ((r2 ^ t2) & mask), r3 ^ ((r3 ^ t3) & mask))
 
 
 @inline

@@ -35,7 +35,7 @@ from . import montgomery as mont
 from ._jit import inline, jit
 from .constants import FR_MULTIPLICATIVE_GENERATOR, FR_TWO_ADICITY, R, fr_root_of_unity
 from .fields import FR, FR_M
-from .limbs import adc, load, sbb, store
+from .limbs import load, sbb, store
 
 MAX_LOG_N = FR_TWO_ADICITY
 # Up to this size a transform runs single-threaded in one buffer; above it the four-step
@@ -52,35 +52,12 @@ _NO_SCALE, _CONST_SCALE, _TABLE_SCALE = 0, 1, 2
 # ---- kernels -------------------------------------------------------------------------------
 @inline
 def _add(a, b):
-    """a + b mod r, selecting with a mask rather than a branch (taken half the time)."""
-    z = np.uint64(0)
-    s0, c = adc(a[0], b[0], z)
-    s1, c = adc(a[1], b[1], c)
-    s2, c = adc(a[2], b[2], c)
-    s3, c = adc(a[3], b[3], c)
-    r0, br = sbb(s0, FR_M[0], z)
-    r1, br = sbb(s1, FR_M[1], br)
-    r2, br = sbb(s2, FR_M[2], br)
-    r3, br = sbb(s3, FR_M[3], br)
-    keep = z - br  # all ones when s < r
-    return ((s0 & keep) | (r0 & ~keep), (s1 & keep) | (r1 & ~keep),
-            (s2 & keep) | (r2 & ~keep), (s3 & keep) | (r3 & ~keep))
+    return mont.add(a, b, FR_M)
 
 
 @inline
 def _sub(a, b):
-    """a - b mod r without a branch: half of all butterflies borrow, so a branch mispredicts."""
-    z = np.uint64(0)
-    d0, br = sbb(a[0], b[0], z)
-    d1, br = sbb(a[1], b[1], br)
-    d2, br = sbb(a[2], b[2], br)
-    d3, br = sbb(a[3], b[3], br)
-    mask = z - br
-    d0, c = adc(d0, FR_M[0] & mask, z)
-    d1, c = adc(d1, FR_M[1] & mask, c)
-    d2, c = adc(d2, FR_M[2] & mask, c)
-    d3, c = adc(d3, FR_M[3] & mask, c)
-    return (d0, d1, d2, d3)
+    return mont.sub(a, b, FR_M)
 
 
 @inline

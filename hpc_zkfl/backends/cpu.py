@@ -3,7 +3,9 @@
 Obtain it through the registry (``hpc_zkfl.backends.get_backend("cpu")``) rather than by
 constructing it, so that every caller shares one instance.
 """
+from hpc_zkfl.algebra import msm as _msm
 from hpc_zkfl.algebra import ntt as _ntt
+from hpc_zkfl.algebra import pairing as _pairing
 from hpc_zkfl.algebra.fields import FR
 
 
@@ -25,6 +27,15 @@ class CpuBackend:
     """
 
     name = "cpu"
+
+    def msm_g1(self, points, scalars):
+        return _msm.msm_g1(points, scalars)
+
+    def msm_g2(self, points, scalars):
+        return _msm.msm_g2(points, scalars)
+
+    def pairing_check(self, g1_points, g2_points):
+        return _pairing.pairing_check_arrays(g1_points, g2_points)
 
     def ntt(self, values, inverse=False, coset_shift=None):
         return _ntt.ntt(values, inverse=inverse, coset_shift=coset_shift)
