@@ -75,3 +75,28 @@ def table(header, rows) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def first_call_times(snippet: str, attempts: int = 3):
+    """Run `snippet` (which prints seconds as numbers) in two fresh processes sharing one
+    empty NUMBA_CACHE_DIR: the first compiles, the second must load the cached code.
+    Returns (cold, warm) lists of floats, plus the whole-process wall times appended."""
+    import tempfile
+
+    root = str(Path(__file__).resolve().parents[1])
+    for _ in range(attempts):
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache,
+                       PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            runs, dirs = [], []
+            for _ in range(2):
+                t0 = time.perf_counter()
+                out = subprocess.run([sys.executable, "-c", snippet], env=env, check=True,
+                                     capture_output=True, text=True).stdout.split()
+                runs.append([float(x) for x in out] + [time.perf_counter() - t0])
+                dirs.append(sorted(os.listdir(cache)))
+        # The cache directory is keyed on the algebra sources; if they changed between the two
+        # runs (the tree being edited), the second run recompiled: measure again.
+        if dirs[0] == dirs[1]:
+            return runs[0], runs[1]
+    raise RuntimeError("the algebra sources kept changing during the compile-time measurement")

@@ -11,14 +11,9 @@ loads the cache.
 Targets on the 2-core reference machine: G1 2^16 <= 0.3 s, G1 2^20 <= 5 s, G2 2^16 <= 1 s.
 """
 import argparse
-import os
 import random
-import subprocess
-import sys
-import tempfile
-import time
 
-from _common import best_of, fmt_time, machine, table, timed
+from _common import best_of, fmt_time, machine, first_call_times, table, timed
 
 from py_ecc import optimized_bn128 as bn
 
@@ -26,6 +21,7 @@ from hpc_zkfl.algebra.constants import R
 from hpc_zkfl.algebra.curve import G1, G2
 from hpc_zkfl.algebra.limbs import ints_to_limbs
 from hpc_zkfl.algebra.msm import msm, n_windows, plan, random_points
+from hpc_zkfl.backends.reference import to_py_ecc
 
 TARGETS = {("G1", 16): 0.3, ("G1", 20): 5.0, ("G2", 16): 1.0}
 
@@ -45,20 +41,11 @@ print(t1 - t0, t2 - t1)
 """
 
 
-def first_call_times():
-    """(import, first call) seconds in a fresh process: empty cache, then the cache it left."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    rows = []
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache,
-                   PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        for label in ("fresh cache (compile)", "cached (second process)"):
-            t0 = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", _FIRST_CALL], env=env, check=True,
-                                 capture_output=True, text=True).stdout.split()
-            total = time.perf_counter() - t0
-            rows.append([label, fmt_time(float(out[0])), fmt_time(float(out[1])), fmt_time(total)])
-    return rows
+def first_call_rows():
+    """(import, first calls, whole process) in a fresh process: empty cache, then its cache."""
+    cold, warm = first_call_times(_FIRST_CALL)
+    return [[label] + [fmt_time(x) for x in run]
+            for label, run in (("fresh cache (compile)", cold), ("cached (second process)", warm))]
 
 
 def expected(group, logs, scalars):
@@ -71,12 +58,6 @@ def py_ecc_naive(group, py_points, scalars):
     for pt, k in zip(py_points, scalars):
         acc = bn.add(acc, bn.multiply(pt, k))
     return acc
-
-
-def to_py_ecc(group, pt):
-    if group is G1:
-        return (bn.FQ(pt[0]), bn.FQ(pt[1]), bn.FQ.one())
-    return (bn.FQ2(list(pt[0])), bn.FQ2(list(pt[1])), bn.FQ2.one())
 
 
 def bucket_bytes(group, n):
@@ -166,7 +147,7 @@ def main():
     if not args.no_compile:
         print("\nFirst use in a new process (import, then one G1 and one G2 MSM):\n")
         print(table(["numba cache", "import", "first calls", "process wall time"],
-                    first_call_times()))
+                    first_call_rows()))
 
 
 if __name__ == "__main__":

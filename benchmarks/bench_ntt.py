@@ -9,14 +9,9 @@ process with an empty numba cache (compilation) against one that loads the cache
 Target on the 2-core reference machine: a 2^20-point transform in at most 0.5 s.
 """
 import argparse
-import os
 import random
-import subprocess
-import sys
-import tempfile
-import time
 
-from _common import best_of, fmt_time, machine, table
+from _common import best_of, fmt_time, machine, first_call_times, table
 
 from hpc_zkfl.algebra.constants import R, fr_root_of_unity
 from hpc_zkfl.algebra.fields import FR
@@ -61,20 +56,11 @@ def python_ntt(coeffs):
     return a
 
 
-def first_call_times():
-    """(import, first call) seconds in a fresh process: empty cache, then the cache it left."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    rows = []
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache,
-                   PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        for label in ("fresh cache (compile)", "cached (second process)"):
-            t0 = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", _FIRST_CALL], env=env, check=True,
-                                 capture_output=True, text=True).stdout.split()
-            total = time.perf_counter() - t0
-            rows.append([label, fmt_time(float(out[0])), fmt_time(float(out[1])), fmt_time(total)])
-    return rows
+def first_call_rows():
+    """(import, first calls, whole process) in a fresh process: empty cache, then its cache."""
+    cold, warm = first_call_times(_FIRST_CALL)
+    return [[label] + [fmt_time(x) for x in run]
+            for label, run in (("fresh cache (compile)", cold), ("cached (second process)", warm))]
 
 
 def main():
@@ -131,7 +117,7 @@ def main():
     if not args.no_compile:
         print("\nFirst use in a new process (import, then one call of every kernel):\n")
         print(table(["numba cache", "import", "first calls", "process wall time"],
-                    first_call_times()))
+                    first_call_rows()))
 
 
 if __name__ == "__main__":

@@ -9,15 +9,12 @@ Targets (issue: BN254 algebra): one pairing <= 3 ms, multi-pairing <= 1.5 ms per
 import argparse
 import os
 import random
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numba
 
-from _common import best_of, fmt_time, machine, table
+from _common import best_of, first_call_times, fmt_time, machine, table
 from hpc_zkfl.algebra import pairing as pr
 from hpc_zkfl.algebra.constants import G1_GENERATOR, G2_GENERATOR, R
 from hpc_zkfl.algebra.curve import G1, G2
@@ -38,26 +35,8 @@ pr.multi_pairing([g1] * 4, [g2] * 4)
 t3 = time.perf_counter()
 pr.pairing_check([(g1, pr.prepare_g2(g2))])
 t4 = time.perf_counter()
-from hpc_zkfl.algebra._jit import CACHE_DIR
-print(CACHE_DIR, t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
 """
-
-
-def compile_times(attempts=3):
-    """(import, pairing, parallel multi-pairing, prepared) seconds: cold cache, then warm.
-    The cache directory is keyed on the algebra sources; if they change between the two
-    runs (someone editing the tree), the warm run would recompile, so measure again."""
-    for _ in range(attempts):
-        with tempfile.TemporaryDirectory() as cache:
-            env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(ROOT))
-            runs = []
-            for _ in range(2):
-                out = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
-                                     text=True, check=True).stdout.split()
-                runs.append((out[0], [float(x) for x in out[1:]]))
-        if runs[0][0] == runs[1][0]:
-            return runs[0][1], runs[1][1]
-    raise RuntimeError("the algebra sources kept changing during the compile-time measurement")
 
 
 def random_points(n, rng):
@@ -79,8 +58,9 @@ def main():
 
     rows = []
     if not args.skip_compile:
-        cold, warm = compile_times()
-        rows.append(["numba compile, fresh cache (import / pairing / parallel multi / prepared)",
+        cold, warm = first_call_times(_CHILD)
+        rows.append(["numba compile, fresh cache (import / pairing / parallel multi / prepared"
+                     " / whole process)",
                      " / ".join(f"{t:.1f} s" for t in cold), ""])
         rows.append(["cached load, second process (same steps)",
                      " / ".join(f"{t:.2f} s" for t in warm), ""])

@@ -70,14 +70,12 @@ def test_msm_agrees_with_naive_sum(backend, rng, group_name, n):
 
 def _sum_points(group, points):
     from py_ecc import optimized_bn128 as bn
-    from hpc_zkfl.backends import reference
+    from hpc_zkfl.backends.reference import from_py_ecc, to_py_ecc
 
-    to_py, from_py, zero = ((reference._to_py_g1, reference._from_py_g1, bn.Z1) if group.name == "G1"
-                            else (reference._to_py_g2, reference._from_py_g2, bn.Z2))
-    acc = zero
+    acc = to_py_ecc(group, None)
     for pt in points:
-        acc = bn.add(acc, to_py(pt))
-    return from_py(acc)
+        acc = bn.add(acc, to_py_ecc(group, pt))
+    return from_py_ecc(group, acc)
 
 
 def test_pairing_check(backend, rng):

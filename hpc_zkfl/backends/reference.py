@@ -16,25 +16,22 @@ from hpc_zkfl.algebra.fields import FR
 from hpc_zkfl.algebra.limbs import limbs_to_ints
 
 
-def _to_py_g1(pt):
-    return bn.Z1 if pt is None else (bn.FQ(pt[0]), bn.FQ(pt[1]), bn.FQ.one())
+def to_py_ecc(group, pt):
+    """A Python point of `group` (curve.G1 or curve.G2; None = infinity) as a py_ecc point."""
+    if pt is None:
+        return bn.Z1 if group is G1 else bn.Z2
+    if group is G1:
+        return (bn.FQ(pt[0]), bn.FQ(pt[1]), bn.FQ.one())
+    return (PyFQ2(list(pt[0])), PyFQ2(list(pt[1])), PyFQ2.one())
 
 
-def _to_py_g2(pt):
-    return bn.Z2 if pt is None else (PyFQ2(list(pt[0])), PyFQ2(list(pt[1])), PyFQ2.one())
-
-
-def _from_py_g1(pt):
+def from_py_ecc(group, pt):
+    """A py_ecc point as a Python point of `group` (None for infinity)."""
     if bn.is_inf(pt):
         return None
     x, y = bn.normalize(pt)
-    return (int(x), int(y))
-
-
-def _from_py_g2(pt):
-    if bn.is_inf(pt):
-        return None
-    x, y = bn.normalize(pt)
+    if group is G1:
+        return (int(x), int(y))
     return (tuple(int(c) for c in x.coeffs), tuple(int(c) for c in y.coeffs))
 
 
@@ -60,21 +57,21 @@ class ReferenceBackend:
 
     name = "reference"
 
-    def _msm(self, group, to_py, from_py, zero, points, scalars):
+    def _msm(self, group, points, scalars):
         pts = group.decode(points)
         ks = limbs_to_ints(np.asarray(scalars, dtype=np.uint64).reshape(-1, 4))
         if len(pts) != len(ks):
             raise ValueError(f"{len(pts)} points but {len(ks)} scalars")
-        acc = zero
+        acc = to_py_ecc(group, None)
         for pt, k in zip(pts, ks):
-            acc = bn.add(acc, bn.multiply(to_py(pt), k % R))
-        return group.encode([from_py(acc)])[0]
+            acc = bn.add(acc, bn.multiply(to_py_ecc(group, pt), k % R))
+        return group.encode([from_py_ecc(group, acc)])[0]
 
     def msm_g1(self, points, scalars):
-        return self._msm(G1, _to_py_g1, _from_py_g1, bn.Z1, points, scalars)
+        return self._msm(G1, points, scalars)
 
     def msm_g2(self, points, scalars):
-        return self._msm(G2, _to_py_g2, _from_py_g2, bn.Z2, points, scalars)
+        return self._msm(G2, points, scalars)
 
     def ntt(self, values, inverse=False, coset_shift=None):
         coeffs = FR.decode(values)
@@ -100,8 +97,8 @@ class ReferenceBackend:
         for p, q in zip(G1.decode(g1_points), G2.decode(g2_points), strict=True):
             if p is None or q is None:
                 continue
-            f = f * optimized_pairing.miller_loop(optimized_pairing.twist(_to_py_g2(q)),
-                                                  optimized_pairing.cast_point_to_fq12(_to_py_g1(p)),
+            f = f * optimized_pairing.miller_loop(optimized_pairing.twist(to_py_ecc(G2, q)),
+                                                  optimized_pairing.cast_point_to_fq12(to_py_ecc(G1, p)),
                                                   final_exponentiate=False)
         return optimized_pairing.final_exponentiate(f) == PyFQ12.one()
 

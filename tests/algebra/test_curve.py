@@ -19,6 +19,7 @@ from hpc_zkfl.algebra.field_ops import f_load, f_store
 from hpc_zkfl.algebra.fields import FQ
 from hpc_zkfl.algebra.fq2 import fq2_encode
 from hpc_zkfl.algebra.limbs import ints_to_limbs
+from hpc_zkfl.backends.reference import from_py_ecc, to_py_ecc
 
 GROUPS = {"G1": G1, "G2": G2}
 
@@ -29,23 +30,6 @@ def group(request):
 
 
 # ---- py_ecc conversions -----------------------------------------------------------------------
-def to_py_ecc(group, pt):
-    if pt is None:
-        return bn.Z1 if group is G1 else bn.Z2
-    if group is G1:
-        return (bn.FQ(pt[0]), bn.FQ(pt[1]), bn.FQ.one())
-    return (bn.FQ2(list(pt[0])), bn.FQ2(list(pt[1])), bn.FQ2.one())
-
-
-def from_py_ecc(group, pt):
-    if bn.is_inf(pt):
-        return None
-    x, y = bn.normalize(pt)
-    if group is G1:
-        return (int(x.n), int(y.n))
-    return (tuple(int(c) for c in x.coeffs), tuple(int(c) for c in y.coeffs))
-
-
 def gen(group):
     return bn.G1 if group is G1 else bn.G2
 

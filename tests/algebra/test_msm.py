@@ -17,6 +17,7 @@ from hpc_zkfl.algebra.curve import G1, G2
 from hpc_zkfl.algebra.limbs import ints_to_limbs
 from hpc_zkfl.algebra.msm import (AFFINE_MIN_WINDOW, MAX_WINDOW, fixed_base_mul, msm, msm_g1, msm_g2,
                                   msm_values, n_windows, plan, random_points)
+from hpc_zkfl.backends.reference import from_py_ecc, to_py_ecc
 
 GROUPS = {"G1": G1, "G2": G2}
 
@@ -33,23 +34,6 @@ def buckets(request):
 
 
 # ---- py_ecc conversions and oracles -------------------------------------------------------
-def to_py_ecc(group, pt):
-    if pt is None:
-        return bn.Z1 if group is G1 else bn.Z2
-    if group is G1:
-        return (bn.FQ(pt[0]), bn.FQ(pt[1]), bn.FQ.one())
-    return (bn.FQ2(list(pt[0])), bn.FQ2(list(pt[1])), bn.FQ2.one())
-
-
-def from_py_ecc(group, pt):
-    if bn.is_inf(pt):
-        return None
-    x, y = bn.normalize(pt)
-    if group is G1:
-        return (int(x.n), int(y.n))
-    return (tuple(int(c) for c in x.coeffs), tuple(int(c) for c in y.coeffs))
-
-
 def generator_multiple(group, k):
     """[k] G by py_ecc, as a Python point."""
     return from_py_ecc(group, bn.multiply(bn.G1 if group is G1 else bn.G2, k % R))

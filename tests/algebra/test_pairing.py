@@ -12,6 +12,7 @@ from hpc_zkfl.algebra import pairing as pr
 from hpc_zkfl.algebra.constants import G1_GENERATOR, G2_GENERATOR, P, R
 from hpc_zkfl.algebra.curve import G1, G2
 from hpc_zkfl.algebra.fq12 import fq12_from_coeffs, fq12_from_py_ecc, fq12_to_py_ecc
+from hpc_zkfl.backends.reference import from_py_ecc
 
 VECTORS = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "pairing.json").read_text())
 
@@ -29,13 +30,11 @@ def _py_g1(pt):
 
 
 def from_py_ecc_g1(pt):
-    x, y = bn.normalize(pt)
-    return (int(x), int(y))
+    return from_py_ecc(G1, pt)
 
 
 def from_py_ecc_g2(pt):
-    x, y = bn.normalize(pt)
-    return (tuple(int(c) for c in x.coeffs), tuple(int(c) for c in y.coeffs))
+    return from_py_ecc(G2, pt)
 
 
 def neg_g1(pt):
