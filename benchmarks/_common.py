@@ -34,11 +34,24 @@ def machine() -> str:
     try:
         layer = numba.threading_layer()  # known once a parallel kernel has run
     except ValueError:
-        layer = numba.config.THREADING_LAYER
+        _touch_parallel(numba)
+        layer = numba.threading_layer()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (f"{cpu}, {cores} cores usable, Python {platform.python_version()}, numpy {numpy.__version__}, "
             f"numba {numba.__version__} ({layer} threading layer, "
             f"{numba.get_num_threads()} threads), commit {commit}")
+
+
+def _touch_parallel(numba):
+    """Run a trivial parallel kernel so that numba picks its threading layer."""
+    import numpy as np
+
+    @numba.njit(parallel=True)
+    def fill(a):
+        for i in numba.prange(a.shape[0]):
+            a[i] = i
+
+    fill(np.empty(4))
 
 
 def best_of(fn, repeat=3, min_time=0.0):
