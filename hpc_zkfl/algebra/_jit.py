@@ -2,7 +2,8 @@
 
 numba's on-disk cache is keyed on the source file of each kernel only, so a kernel
 cached before an edit to a *called* function in another file would be reused stale.
-We key the cache directory on a fingerprint of every algebra source file instead:
+We key the cache directory on a fingerprint of the source files of every package that holds
+kernels instead:
 any edit selects a fresh directory, and an unchanged tree loads machine code
 without recompiling (also in a second process).
 """
@@ -12,14 +13,16 @@ from pathlib import Path
 
 import numba
 
-_HERE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]
+KERNEL_PACKAGES = ("algebra", "circuit", "groth16")
 
 
 def _source_fingerprint() -> str:
     h = hashlib.sha256(numba.__version__.encode())
-    for path in sorted(_HERE.glob("*.py")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
+    for package in KERNEL_PACKAGES:
+        for path in sorted((_PACKAGE / package).glob("*.py")):
+            h.update(f"{package}/{path.name}".encode())
+            h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 
