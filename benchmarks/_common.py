@@ -18,14 +18,12 @@ def machine() -> str:
     import numba
     import numpy
 
-    cpu = platform.processor() or platform.machine()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:  # not Linux
+        cpuinfo = []
+    models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
+    cpu = models[0] if models else (platform.processor() or platform.machine())
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, cwd=Path(__file__).parent).stdout.strip() or "unknown"
