@@ -21,8 +21,13 @@ def _source_fingerprint() -> str:
     h = hashlib.sha256(numba.__version__.encode())
     for package in KERNEL_PACKAGES:
         for path in sorted((_PACKAGE / package).glob("*.py")):
-            h.update(f"{package}/{path.name}".encode())
-            h.update(path.read_bytes())
+            source = path.read_bytes()
+            # Every algebra module feeds compiled code (kernels, overloads, frozen constants);
+            # elsewhere only modules with kernels do, and editing pure-Python ones (builder,
+            # file formats) must not recompile everything.
+            if package == "algebra" or b"_jit import" in source:
+                h.update(f"{package}/{path.name}".encode())
+                h.update(source)
     return h.hexdigest()[:16]
 
 
