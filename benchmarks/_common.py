@@ -18,12 +18,9 @@ def machine() -> str:
     import numba
     import numpy
 
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:  # not Linux
-        cpuinfo = []
-    models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
-    cpu = models[0] if models else (platform.processor() or platform.machine())
+    from hpc_zkfl.cli import cpu_model
+
+    cpu = cpu_model()
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, cwd=Path(__file__).parent).stdout.strip() or "unknown"

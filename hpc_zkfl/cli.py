@@ -101,7 +101,7 @@ def _module_version(module: str) -> str:
     return str(getattr(mod, "__version__", "installed (version unknown)"))
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
@@ -169,7 +169,7 @@ def _info_lines() -> list[tuple[str, str]]:
     for module in ("numpy", "numba", "llvmlite", "py_ecc", "mpi4py", "h5py", "torch", "cupy"):
         lines.append((module, _module_version(module)))
     lines += [
-        ("cpu model", _cpu_model()),
+        ("cpu model", cpu_model()),
         ("cpu cores", f"{os.cpu_count()} (usable by this process: {affinity or 'unknown'})"),
         ("memory", _memory()),
         ("numba threading layer", f"{actual_layer} (configured: {configured_layer})"),
@@ -178,6 +178,40 @@ def _info_lines() -> list[tuple[str, str]]:
         ("gpu", gpu_detail if gpu_ok else f"none ({gpu_detail})"),
     ]
     return lines
+
+
+# ---------------------------------------------------------------------------------------
+# hpc-zkfl r1cs info
+
+
+def _r1cs_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    info = actions.add_parser("info", help="constraints, wires, public and private inputs")
+    info.add_argument("circuit", metavar="CIRCUIT.r1cs", help="an iden3 .r1cs file (circom's output)")
+
+
+@command("r1cs", help="inspect iden3 .r1cs constraint systems", add_arguments=_r1cs_arguments)
+def _r1cs(args: argparse.Namespace) -> int:
+    from hpc_zkfl.circuit.iden3 import load_r1cs
+
+    r1cs = load_r1cs(args.circuit)
+    terms = {name: len(getattr(r1cs, name).wires) for name in "ABC"}
+    n_private_internal = r1cs.n_wires - 1 - r1cs.n_public
+    lines = [
+        ("file", args.circuit),
+        ("field", "BN254 scalar field r (bn128)"),
+        ("constraints", f"{r1cs.n_constraints}"),
+        ("wires", f"{r1cs.n_wires} (the constant 1 included)"),
+        ("public outputs", f"{r1cs.n_outputs}"),
+        ("public inputs", f"{r1cs.n_public_inputs}"),
+        ("private inputs", f"{r1cs.n_private_inputs}"),
+        ("internal wires", f"{n_private_internal - r1cs.n_private_inputs}"),
+        ("non-zero terms", f"A {terms['A']}, B {terms['B']}, C {terms['C']}"),
+    ]
+    width = max(len(key) for key, _ in lines)
+    for key, value in lines:
+        print(f"{key:<{width}}  {value}")
+    return 0
 
 
 @command("info", help="print versions, cores, numba threading and GPU visibility")

@@ -56,3 +56,37 @@ def test_failing_command_exits_2_with_one_line(monkeypatch, capsys):
     assert cli.main(["broken"]) == 2
     err = capsys.readouterr().err
     assert err == "hpc-zkfl: error: RuntimeError: disk on fire second line\n"
+
+
+def _multiplier_r1cs(path):
+    from hpc_zkfl.circuit.builder import ConstraintSystem
+    from hpc_zkfl.circuit.iden3 import save_r1cs
+
+    cs = ConstraintSystem()
+    a = cs.public_input("a")
+    b = cs.private_input("b")
+    cs.public_output("c", cs.mul(a, b))
+    r1cs, _ = cs.compile()
+    save_r1cs(r1cs, path)
+    return r1cs
+
+
+def test_r1cs_info(tmp_path, capsys):
+    from hpc_zkfl.cli import main
+
+    r1cs = _multiplier_r1cs(tmp_path / "m.r1cs")
+    assert main(["r1cs", "info", str(tmp_path / "m.r1cs")]) == 0
+    out = capsys.readouterr().out
+    assert f"constraints     {r1cs.n_constraints}" in out
+    assert "public outputs  1" in out and "public inputs   1" in out and "private inputs  1" in out
+
+
+@pytest.mark.parametrize("content", [None, b"", b"r1cs\x01\x00\x00\x00", b"not an r1cs file at all"])
+def test_r1cs_info_refuses_bad_files_in_one_line(tmp_path, content):
+    path = tmp_path / "bad.r1cs"
+    if content is not None:
+        path.write_bytes(content)
+    proc = subprocess.run([sys.executable, "-m", "hpc_zkfl.cli", "r1cs", "info", str(path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
