@@ -1,0 +1,71 @@
+"""The Groth16 prover (Groth, EUROCRYPT 2016, eprint 2016/260, section 3.2), re-randomized
+with fresh r, s from the OS CSPRNG for every proof (zero knowledge):
+
+    A = alpha + sum_i w_i a_i(tau) + r delta                       (G1)
+    B = beta + sum_i w_i b_i(tau) + s delta                        (G2, and its G1 twin B1)
+    C = sum_{private i} w_i l_i + sum_j h_j h_query_j + s A + r B1 - r s delta      (G1)
+
+Each line is one multi-scalar multiplication on the backend, with the constant terms
+appended as extra (point, scalar) pairs.  A witness that does not satisfy the constraint
+system is refused before any group operation: no proof is ever produced for it.
+"""
+import secrets
+
+import numpy as np
+
+from hpc_zkfl.algebra.constants import R
+from hpc_zkfl.algebra.limbs import ints_to_limbs
+from hpc_zkfl.backends import get_backend
+
+from .data_structures import Proof, ProvingKey
+from .r1cs_to_qap import compute_h, domain_size, to_plain
+
+
+class UnsatisfiedWitnessError(ValueError):
+    """The witness violates a constraint; `.constraint` is the first failing index."""
+
+    def __init__(self, constraint: int):
+        super().__init__(f"witness does not satisfy constraint {constraint}; refusing to prove")
+        self.constraint = constraint
+
+
+def check_key(pk: ProvingKey, r1cs) -> None:
+    """Raise ValueError unless the proving key was made for this constraint system's shape."""
+    if (pk.n_wires != r1cs.n_wires or pk.n_public != r1cs.n_public
+            or pk.n_constraints != r1cs.n_constraints or pk.domain_size != domain_size(r1cs)
+            or pk.l_query.shape[0] != r1cs.n_wires - r1cs.n_public - 1
+            or pk.h_query.shape[0] != pk.domain_size - 1):
+        raise ValueError("the proving key does not match the constraint system")
+
+
+def prove(pk: ProvingKey, r1cs, witness, backend="auto", rng=None) -> Proof:
+    """A proof that `witness` ((n_wires, 4) Montgomery Fr array, w[0] = 1) satisfies
+    `r1cs`.  Raises UnsatisfiedWitnessError (naming the first failing constraint) for a
+    witness that does not.  `rng` overrides the CSPRNG for r, s in reproducible tests only."""
+    be = get_backend(backend) if isinstance(backend, str) else backend
+    check_key(pk, r1cs)
+    witness = np.ascontiguousarray(witness, dtype=np.uint64)
+    bad = r1cs.unsatisfied(witness)
+    if bad is not None:
+        raise UnsatisfiedWitnessError(bad)
+    rnd = rng if rng is not None else secrets.SystemRandom()
+    r, s = rnd.randrange(R), rnd.randrange(R)
+
+    h = to_plain(compute_h(r1cs, witness, be))
+    w = to_plain(witness)
+    k = r1cs.n_public + 1
+    one_r, one_s = ints_to_limbs([1, r]), ints_to_limbs([1, s])
+
+    a = be.msm_g1(np.concatenate([pk.alpha_g1[None], pk.a_query, pk.delta_g1[None]]),
+                  np.concatenate([one_r[:1], w, one_r[1:]]))
+    b = be.msm_g2(np.concatenate([pk.beta_g2[None], pk.b_g2_query, pk.delta_g2[None]]),
+                  np.concatenate([one_s[:1], w, one_s[1:]]))
+    b1 = be.msm_g1(np.concatenate([pk.beta_g1[None], pk.b_g1_query, pk.delta_g1[None]]),
+                   np.concatenate([one_s[:1], w, one_s[1:]]))
+    tail = ints_to_limbs([s, r, (-r * s) % R])
+    c = be.msm_g1(np.concatenate([pk.l_query, pk.h_query, a[None], b1[None], pk.delta_g1[None]]),
+                  np.concatenate([w[k:], h, tail]))
+    return Proof(np.ascontiguousarray(a), np.ascontiguousarray(b), np.ascontiguousarray(c))
+
+
+__all__ = ["UnsatisfiedWitnessError", "check_key", "prove"]

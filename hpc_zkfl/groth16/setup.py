@@ -1,0 +1,80 @@
+"""Groth16 key generation (Groth, EUROCRYPT 2016, eprint 2016/260, section 3.2).
+
+The trapdoor ("toxic waste") tau, alpha, beta, gamma, delta is drawn from the operating
+system's CSPRNG (`secrets`) unless a generator is passed for reproducible tests, and exists
+only as local variables of `setup`.  This is a single-party trusted setup: whoever runs it
+could forge proofs if they kept the trapdoor, so it is for tests, benchmarks and deployments
+that trust the party running it.
+
+The query vectors are fixed-base scalar multiplications of the generators (one table per
+group, batch-normalized to affine) by the QAP polynomials evaluated at tau through the
+Lagrange basis of the evaluation domain (see `r1cs_to_qap`).
+"""
+import secrets
+
+import numpy as np
+
+from hpc_zkfl.algebra.constants import R
+from hpc_zkfl.algebra.curve import G1, G2
+from hpc_zkfl.algebra.fields import FR
+from hpc_zkfl.algebra.limbs import ints_to_limbs
+from hpc_zkfl.algebra.msm import fixed_base_mul
+from hpc_zkfl.algebra.ntt import powers
+
+from .data_structures import ProvingKey, VerifyingKey
+from .r1cs_to_qap import domain_size, lagrange_at, qap_at, to_plain
+
+
+def _nonzero(rnd) -> int:
+    return 1 + rnd.randrange(R - 1)
+
+
+def setup(r1cs, backend="auto", rng=None) -> ProvingKey:
+    """A proving key (holding its verifying key as `.vk`) for the constraint system.
+    `rng`: None for the OS CSPRNG, or a random.Random for reproducible test keys.  The
+    fixed-base multiplications run on the CPU kernels; `backend` is accepted for API
+    symmetry with `prove` and `verify`."""
+    rnd = rng if rng is not None else secrets.SystemRandom()
+    n = domain_size(r1cs)
+    while True:
+        tau = _nonzero(rnd)
+        if pow(tau, n, R) != 1:     # tau outside the domain (fails with probability n / r)
+            break
+    alpha, beta, gamma, delta = (_nonzero(rnd) for _ in range(4))
+    gamma_inv, delta_inv = pow(gamma, -1, R), pow(delta, -1, R)
+    z_tau = (pow(tau, n, R) - 1) % R
+
+    a_t, b_t, c_t = qap_at(r1cs, lagrange_at(tau, n))
+    abc = FR.add(FR.add(FR.scale(a_t, beta), FR.scale(b_t, alpha)), c_t)
+    k = r1cs.n_public + 1
+    ic = FR.scale(abc[:k], gamma_inv)
+    l_vals = FR.scale(abc[k:], delta_inv)
+    h_vals = FR.scale(powers(tau, n - 1), z_tau * delta_inv % R)
+    singles = ints_to_limbs([alpha, beta, delta])
+
+    parts = [a_t, b_t, ic, l_vals, h_vals]
+    sizes = [p.shape[0] for p in parts]
+    g1_scalars = np.concatenate([to_plain(p) for p in parts] + [singles])
+    g2_scalars = np.concatenate([to_plain(b_t), ints_to_limbs([beta, gamma, delta])])
+    g1 = fixed_base_mul(G1, g1_scalars)
+    g2 = fixed_base_mul(G2, g2_scalars)
+    # Best-effort erasure: the evaluations at tau reveal tau.  Python ints cannot be wiped;
+    # dropping the names lets them be freed.
+    for arr in (*parts, c_t, abc, singles, g1_scalars, g2_scalars):
+        arr.fill(0)
+    del tau, alpha, beta, gamma, delta, gamma_inv, delta_inv, z_tau
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(np.ascontiguousarray(g1[start:start + size]))
+        start += size
+    a_q, b_g1_q, ic_pts, l_q, h_q = pieces
+    alpha_g1, beta_g1, delta_g1 = g1[start], g1[start + 1], g1[start + 2]
+    nw = r1cs.n_wires
+    b_g2_q = np.ascontiguousarray(g2[:nw])
+    beta_g2, gamma_g2, delta_g2 = g2[nw], g2[nw + 1], g2[nw + 2]
+    vk = VerifyingKey(alpha_g1, beta_g2, gamma_g2, delta_g2, ic_pts)
+    return ProvingKey(vk, beta_g1, delta_g1, a_q, b_g1_q, b_g2_q, h_q, l_q,
+                      r1cs.n_constraints, n)
+
+
+__all__ = ["setup"]
