@@ -181,6 +181,132 @@ def _info_lines() -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------------------------------
+# hpc-zkfl groth16 setup | prove | verify
+
+EXIT_INVALID = 1
+
+
+class _Invalid(Exception):
+    """A well-formed input that fails: an invalid proof, a witness that does not satisfy."""
+
+
+class _Malformed(Exception):
+    """An input file that cannot be read or parsed (exit status 2)."""
+
+
+def _read(path: str, what: str, parse):
+    """parse(path) with any failure reported as an unreadable or malformed file."""
+    try:
+        return parse(path)
+    except OSError as exc:
+        raise _Malformed(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # JSON, iden3 and point decoding errors are ValueErrors
+        raise _Malformed(f"{what} {path} is malformed: {exc}") from None
+
+
+def _write_atomically(path: str, data) -> None:
+    """Write to a temporary file beside `path`, then rename: a failure leaves no half file."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _groth16_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser("setup", help="make a proving key and a snarkjs verification key")
+    p.add_argument("circuit", metavar="CIRCUIT.r1cs")
+    p.add_argument("proving_key", metavar="PROVING_KEY")
+    p.add_argument("verification_key", metavar="VERIFICATION_KEY.json")
+    p = actions.add_parser("prove", help="prove a witness; writes snarkjs proof.json and public.json")
+    p.add_argument("proving_key", metavar="PROVING_KEY")
+    p.add_argument("witness", metavar="WITNESS.wtns")
+    p.add_argument("proof", metavar="PROOF.json")
+    p.add_argument("public", metavar="PUBLIC.json")
+    p = actions.add_parser("verify", help="exit 0 and OK for a valid proof, 1 and the reason if not")
+    p.add_argument("verification_key", metavar="VERIFICATION_KEY.json")
+    p.add_argument("public", metavar="PUBLIC.json")
+    p.add_argument("proof", metavar="PROOF.json")
+
+
+@command("groth16", help="Groth16 setup, prove and verify (snarkjs-compatible files)",
+         add_arguments=_groth16_arguments)
+def _groth16(args: argparse.Namespace) -> int:
+    try:
+        return {"setup": _g16_setup, "prove": _g16_prove, "verify": _g16_verify}[args.action](args)
+    except _Invalid as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except _Malformed as exc:
+        _fail(str(exc))
+        return EXIT_ERROR
+
+
+def _g16_setup(args) -> int:
+    import time
+
+    from hpc_zkfl.circuit.iden3 import load_r1cs
+    from hpc_zkfl.groth16 import formats, setup
+
+    r1cs = _read(args.circuit, "circuit", load_r1cs)
+    t0 = time.perf_counter()
+    pk = setup(r1cs)
+    _write_atomically(args.proving_key, formats.proving_file_to_bytes(pk, r1cs))
+    _write_atomically(args.verification_key, formats.dumps(formats.vk_to_snarkjs(pk.vk)))
+    print(f"setup: {r1cs.n_constraints} constraints, {r1cs.n_public} public signals, "
+          f"{time.perf_counter() - t0:.2f} s; wrote {args.proving_key} and {args.verification_key}")
+    return 0
+
+
+def _g16_prove(args) -> int:
+    from pathlib import Path
+
+    from hpc_zkfl.algebra.fields import FR
+    from hpc_zkfl.circuit.iden3 import load_wtns
+    from hpc_zkfl.groth16 import UnsatisfiedWitnessError, formats, prove
+
+    # A key file we wrote ourselves: skip only the costly G2 subgroup test, as documented.
+    pk, r1cs = _read(args.proving_key, "proving key",
+                     lambda p: formats.proving_file_from_bytes(Path(p).read_bytes(),
+                                                               subgroup_check=False))
+    witness = _read(args.witness, "witness", load_wtns)
+    if witness.shape[0] != r1cs.n_wires:
+        raise _Malformed(f"witness {args.witness} has {witness.shape[0]} values; the circuit of "
+                         f"{args.proving_key} has {r1cs.n_wires} wires")
+    try:
+        proof = prove(pk, r1cs, witness)
+    except UnsatisfiedWitnessError as exc:
+        raise _Invalid(f"refused to prove: {exc}") from None
+    public = FR.decode(witness[1:1 + r1cs.n_public])
+    _write_atomically(args.proof, formats.dumps(formats.proof_to_snarkjs(proof)))
+    _write_atomically(args.public, formats.dumps(formats.public_to_snarkjs(public)))
+    return 0
+
+
+def _g16_verify(args) -> int:
+    from hpc_zkfl.algebra.serialization import NotOnCurveError, SubgroupError
+    from hpc_zkfl.groth16 import formats, verify
+
+    vk = _read(args.verification_key, "verification key",
+               lambda p: formats.vk_from_snarkjs(formats.load_json(p)))
+    public = _read(args.public, "public signals",
+                   lambda p: formats.public_from_snarkjs(formats.load_json(p)))
+    obj = _read(args.proof, "proof", formats.load_json)
+    try:
+        proof = formats.proof_from_snarkjs(obj)
+    except (NotOnCurveError, SubgroupError) as exc:
+        raise _Invalid(f"invalid proof: {exc}") from None
+    except ValueError as exc:
+        raise _Malformed(f"proof {args.proof} is malformed: {exc}") from None
+    if len(public) != vk.n_public:
+        raise _Invalid(f"invalid proof: {len(public)} public signals, the key expects {vk.n_public}")
+    if not verify(vk, public, proof):
+        raise _Invalid("invalid proof: the pairing check fails for these public signals")
+    print("OK")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
 # hpc-zkfl r1cs info
 
 

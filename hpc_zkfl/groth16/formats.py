@@ -291,3 +291,29 @@ __all__ = ["CURVE", "KEY_VERSION", "PK_MAGIC", "PROOF_SIZE", "PROTOCOL", "SNARKJ
            "proof_from_bytes", "proof_from_snarkjs", "proof_to_bytes", "proof_to_snarkjs",
            "public_from_snarkjs", "public_to_snarkjs", "save_json", "snarkjs_alphabeta",
            "vk_from_bytes", "vk_to_bytes", "vk_from_snarkjs", "vk_to_snarkjs"]
+
+
+# ---- proving-key files ---------------------------------------------------------------------------------
+# What `hpc-zkfl groth16 setup` writes and `prove` reads: the binary proving key followed by the
+# circuit it was made for, as an iden3 .r1cs, so that a proof needs only this file and a witness
+# (snarkjs' .zkey carries its circuit for the same reason).  The key's header fixes its length.
+
+def proving_file_to_bytes(pk: ProvingKey, r1cs) -> bytes:
+    from hpc_zkfl.circuit.iden3 import r1cs_to_bytes
+
+    return pk_to_bytes(pk) + r1cs_to_bytes(r1cs)
+
+
+def proving_file_from_bytes(data, subgroup_check: bool = True):
+    """(ProvingKey, R1CS) from a proving-key file; ValueError on anything malformed."""
+    from hpc_zkfl.circuit.iden3 import r1cs_from_bytes
+
+    what = "proving key file"
+    data, head, (n_public, n_wires, _, domain) = _read_key(data, PK_MAGIC, 4, what, subgroup_check)
+    if any(v >= len(data) for v in (n_public, n_wires, domain)):
+        raise LengthError(f"{what}: header counts do not fit the file")
+    n_g1, n_g2 = _counts(n_public, n_wires, domain)
+    key_size = head + n_g1 * _G1U + n_g2 * _G2U
+    if len(data) <= key_size:
+        raise LengthError(f"{what}: no circuit after the {key_size}-byte proving key")
+    return pk_from_bytes(data[:key_size], subgroup_check), r1cs_from_bytes(data[key_size:])
