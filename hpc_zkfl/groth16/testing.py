@@ -4,7 +4,9 @@
 the inputs, with iden3's wire layout (constant, outputs, public inputs, private inputs,
 internal wires), and returns the system with a satisfying witness.
 """
+import os
 import random
+import struct
 
 import numpy as np
 
@@ -80,3 +82,88 @@ def public_signals(r1cs, witness) -> list:
 
 
 __all__ = ["public_signals", "random_circuit", "solve"]
+
+
+# Prepared powers-of-tau files for snarkjs, from a known trapdoor --------------------------------
+#
+# `snarkjs powersoftau prepare phase2` spends most of a multi-party setup's time computing the
+# Lagrange-basis sections with group FFTs in JavaScript (28.5 minutes at power 16 on 2 cores).
+# Knowing tau, the same points are fixed-base multiples of the generators by L_k(tau), which
+# takes seconds.  Such a file lets `snarkjs groth16 setup` make zkeys for any circuit size in
+# benchmarks and interop tests.  Whoever knows tau can forge proofs under those zkeys.
+#
+# Layout (iden3 section container, magic "ptau", version 1), points affine with coordinates in
+# Montgomery form, little-endian (exactly our arrays' bytes), the point at infinity all zeros:
+#   1 header: n8, q, power, ceremony power       2 tau^i G1, i < 2^(power+1) - 1
+#   3 tau^i G2, i < 2^power                      4 alpha tau^i G1, 5 beta tau^i G1, i < 2^power
+#   6 beta G2                                    7 contributions (none)
+#   12..15 the sections 2..5 in the Lagrange basis of every domain 2^k, k = 0..power, one after
+#   another; section 12 also has k = power + 1, computed by snarkjs from the 2^(power+1) - 1
+#   powers padded with zero: L_i(tau) - tau^(N-1) omega^i / N for N = 2^(power+1).
+PTAU_MAX_POWER = 27
+
+
+def _lagrange_basis(tau: int, log_n: int, drop_top_power: bool = False) -> np.ndarray:
+    """The inverse DFT of (tau^0, ..., tau^(N-1)) over the size-N domain, N = 2^log_n: the
+    Lagrange basis at tau, as an (N, 4) Montgomery array; with drop_top_power the last power
+    is replaced by zero first."""
+    from hpc_zkfl.algebra.constants import fr_root_of_unity
+    from hpc_zkfl.algebra.ntt import powers
+    from .r1cs_to_qap import lagrange_at
+
+    n = 1 << log_n
+    omega_powers = powers(fr_root_of_unity(log_n), n)
+    if pow(tau, n, R) != 1:
+        basis = lagrange_at(tau, n)
+    else:   # tau = omega^j: the basis is the j-th unit vector
+        j = FR.decode(omega_powers).index(tau % R)
+        basis = np.zeros((n, 4), dtype=np.uint64)
+        basis[j] = FR.encode([1])[0]
+    if drop_top_power:
+        basis = FR.sub(basis, FR.scale(omega_powers, pow(tau, n - 1, R) * pow(n, -1, R) % R))
+    return basis
+
+
+def write_insecure_ptau(path, power: int, tau: int, alpha: int, beta: int) -> None:
+    """Write the prepared powers-of-tau file that `snarkjs powersoftau prepare phase2` would
+    make after one contribution of trapdoor (tau, alpha, beta), for circuits of up to 2^power
+    constraint rows.  INSECURE: for benchmarks and tests only (see above)."""
+    from hpc_zkfl.algebra.constants import P
+    from hpc_zkfl.algebra.curve import G1, G2
+    from hpc_zkfl.algebra.msm import fixed_base_mul
+    from hpc_zkfl.algebra.ntt import powers
+    from .r1cs_to_qap import to_plain
+
+    if not 1 <= power <= PTAU_MAX_POWER:
+        raise ValueError(f"power must be in 1..{PTAU_MAX_POWER}, got {power}")
+    if any(not 0 < v < R for v in (tau, alpha, beta)):
+        raise ValueError("tau, alpha and beta must lie in 1..r-1")
+
+    def points(group, scalars_mont):
+        return fixed_base_mul(group, to_plain(scalars_mont)).tobytes()
+
+    tau_powers = powers(tau, 1 << (power + 1))
+    sections = {
+        1: struct.pack("<I", 32) + P.to_bytes(32, "little") + struct.pack("<II", power, power),
+        2: lambda: points(G1, tau_powers[:(1 << (power + 1)) - 1]),
+        3: lambda: points(G2, tau_powers[:1 << power]),
+        4: lambda: points(G1, FR.scale(tau_powers[:1 << power], alpha)),
+        5: lambda: points(G1, FR.scale(tau_powers[:1 << power], beta)),
+        6: lambda: points(G2, FR.encode([beta])),
+        7: struct.pack("<I", 0),
+    }
+    lagrange_levels = {k: _lagrange_basis(tau, k) for k in range(power + 1)}
+    top_level = _lagrange_basis(tau, power + 1, drop_top_power=True)
+    all_levels = np.concatenate([lagrange_levels[k] for k in range(power + 1)])
+    sections[12] = lambda: points(G1, np.concatenate([all_levels, top_level]))
+    sections[13] = lambda: points(G2, all_levels)
+    sections[14] = lambda: points(G1, FR.scale(all_levels, alpha))
+    sections[15] = lambda: points(G1, FR.scale(all_levels, beta))
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as out:    # section by section: only one section's points in memory
+        out.write(b"ptau" + struct.pack("<II", 1, len(sections)))
+        for kind, body in sections.items():
+            data = body() if callable(body) else body
+            out.write(struct.pack("<IQ", kind, len(data)))
+            out.write(data)
+    os.replace(tmp, path)

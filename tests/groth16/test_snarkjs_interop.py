@@ -4,7 +4,9 @@
   its own setup and prover (tests/vectors/gen_snarkjs_groth16.py) verify here, and tampered
   copies do not.
 * Live (needs node and npm): a proof made here, with keys made here, for circom's .r1cs and
-  .wtns, is accepted by `snarkjs groth16 verify`; a tampered one is refused.
+  .wtns, is accepted by `snarkjs groth16 verify`; a tampered one is refused.  Our prepared
+  powers-of-tau writer (for benchmarks) equals `snarkjs powersoftau prepare phase2` byte for
+  byte, and snarkjs' setup and prover work from it.
 """
 import copy
 import json
@@ -12,11 +14,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from hpc_zkfl.circuit.iden3 import r1cs_from_bytes, wtns_from_bytes
+from hpc_zkfl.algebra.constants import R
+from hpc_zkfl.algebra.curve import G1, G2
+from hpc_zkfl.algebra.limbs import ints_to_limbs
+from hpc_zkfl.algebra.msm import fixed_base_mul
+from hpc_zkfl.circuit.iden3 import r1cs_from_bytes, save_r1cs, wtns_from_bytes
 from hpc_zkfl.groth16 import prove, setup, verify
 from hpc_zkfl.groth16 import formats
+from hpc_zkfl.groth16.r1cs_to_qap import domain_size
+from hpc_zkfl.groth16.testing import write_insecure_ptau
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 sys.path.insert(0, str(VECTORS))
@@ -85,3 +94,41 @@ def test_snarkjs_accepts_our_proofs(npm_prefix, tmp_path):
     assert _snarkjs_verify(npm_prefix, tmp_path, vk_json, public_json, proof_json)
     wrong = formats.public_to_snarkjs([public[0], public[1] + 1, public[2]])
     assert not _snarkjs_verify(npm_prefix, tmp_path, vk_json, wrong, proof_json)
+
+
+def _snarkjs(prefix, cwd, *args):
+    proc = subprocess.run([gen_circom._bin(prefix, "snarkjs"), *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_insecure_ptau_matches_snarkjs_prepare_phase2(npm_prefix, tmp_path):
+    # snarkjs' fresh accumulator has tau = alpha = beta = 1; prepared, it must equal ours
+    # byte for byte, including section 12's top level made from zero-padded powers.
+    _snarkjs(npm_prefix, tmp_path, "powersoftau", "new", "bn128", 3, "p0.ptau")
+    _snarkjs(npm_prefix, tmp_path, "powersoftau", "prepare", "phase2", "p0.ptau", "p1.ptau")
+    write_insecure_ptau(tmp_path / "ours.ptau", 3, 1, 1, 1)
+    assert (tmp_path / "ours.ptau").read_bytes() == (tmp_path / "p1.ptau").read_bytes()
+
+
+def test_snarkjs_setup_and_prove_from_insecure_ptau(npm_prefix, tmp_path, rng):
+    # With random tau the Lagrange sections drive snarkjs' H query: its proofs only verify
+    # if they are right.  The circuit's domain is the ptau's full size (snarkjs then reads
+    # section 12's top level).
+    r1cs = r1cs_from_bytes(bytes.fromhex(DATA["r1cs"]))
+    save_r1cs(r1cs, tmp_path / "c.r1cs")
+    (tmp_path / "w.wtns").write_bytes(bytes.fromhex(DATA["wtns"]))
+    power = domain_size(r1cs).bit_length() - 1
+    tau, alpha, beta = (1 + rng.randrange(R - 1) for _ in range(3))
+    write_insecure_ptau(tmp_path / "pot.ptau", power, tau, alpha, beta)
+    _snarkjs(npm_prefix, tmp_path, "groth16", "setup", "c.r1cs", "pot.ptau", "c.zkey")
+    _snarkjs(npm_prefix, tmp_path, "zkey", "export", "verificationkey", "c.zkey", "vk.json")
+    _snarkjs(npm_prefix, tmp_path, "groth16", "prove", "c.zkey", "w.wtns", "proof.json", "public.json")
+    vk = formats.vk_from_snarkjs(formats.load_json(tmp_path / "vk.json"))
+    public = formats.public_from_snarkjs(formats.load_json(tmp_path / "public.json"))
+    proof = formats.proof_from_snarkjs(formats.load_json(tmp_path / "proof.json"))
+    assert np.array_equal(vk.alpha_g1, fixed_base_mul(G1, ints_to_limbs([alpha]))[0])
+    assert np.array_equal(vk.beta_g2, fixed_base_mul(G2, ints_to_limbs([beta]))[0])
+    assert verify(vk, public, proof)
+    assert not verify(vk, [public[0] + 1] + public[1:], proof)
