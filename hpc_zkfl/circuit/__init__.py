@@ -1,4 +1,5 @@
-"""Constraint systems: the R1CS data structure, the circuit builder, the witness solver and
+"""Constraint systems: the R1CS data structure, the circuit builder, the witness solver,
+gadgets (fixed point in `fixedpoint`, Poseidon in `poseidon`, Merkle trees in `merkle`) and
 iden3 `.r1cs` / `.wtns` files."""
 from .builder import (
     CircuitError,

@@ -227,6 +227,11 @@ class ConstraintSystem:
         return len(self._constraints)
 
     @property
+    def descriptions(self) -> list:
+        """Each constraint's description (its scopes and label), in order."""
+        return [con.description for con in self._constraints]
+
+    @property
     def n_wires(self) -> int:
         return len(self._kind)
 
@@ -260,6 +265,10 @@ class ConstraintSystem:
 
     def assert_equal(self, a, b, label: str = "assert_equal"):
         self._constrain(as_lc(a) - as_lc(b), 1, 0, label)
+
+    def assert_product(self, a, b, c, label: str = "assert_product"):
+        """Assert a * b == c (one constraint, no new wire)."""
+        self._constrain(a, b, c, label)
 
     def assert_boolean(self, x, label: str = "assert_boolean"):
         x = as_lc(x)
