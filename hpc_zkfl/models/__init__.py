@@ -5,11 +5,12 @@ bound, data binding); `NodeStatement` compiles it; `update_ref` is the update an
 sends, which the circuit reproduces bit for bit.
 """
 from .binding import DatasetTree, sample_leaf
-from .spec import MODEL_NAMES, FeatureRange, StatementSpec
+from .spec import MODEL_NAMES, FeatureRange, StatementSpec, n_outputs, param_shapes
 from .statement import (NodeStatement, NormBoundError, build_circuit, check_batch,
                         constraint_breakdown, flatten, logits_ref, one_hot, predict_ref, unflatten,
                         update_ref)
 
 __all__ = ["DatasetTree", "FeatureRange", "MODEL_NAMES", "NodeStatement", "NormBoundError", "StatementSpec",
            "build_circuit", "check_batch", "constraint_breakdown", "flatten", "logits_ref",
-           "one_hot", "predict_ref", "sample_leaf", "unflatten", "update_ref"]
+           "n_outputs", "one_hot", "param_shapes", "predict_ref", "sample_leaf", "unflatten",
+           "update_ref"]

@@ -4,7 +4,7 @@ Both are K sigmoid outputs z = W x + b (K = 1 for binary data) trained on the su
 outputs' binary cross-entropies, whose gradient with respect to z_k is sigma(z_k) - y_k; the
 sigmoid is the piecewise-linear one of `hpc_zkfl.circuit.fixedpoint`.
 
-Fixed-point bookkeeping (f = model fractional bits, q = feature fractional bits, e = 8 extra
+Fixed-point bookkeeping (f = model fractional bits, q = feature fractional bits, e = 9 extra
 bits of the sigmoid's output):
 
     acc = W x + b 2^q          f + q bits    exact

@@ -3,7 +3,7 @@
 h = relu(W1 x + b1), z = W2 h + b2, loss = sum_k BCE(sigmoid(z_k), y_k); backpropagation with
 the ReLU derivative taken as 1 at exactly 0 (the mask is pre-activation >= 0).
 
-Fixed-point bookkeeping (f model, q feature, e = 8 sigmoid fractional bits):
+Fixed-point bookkeeping (f model, q feature, e = 9 sigmoid fractional bits):
 
     a1 = W1 x + b1 2^q            f + q        h_pre = floor(a1 / 2^q)       f
     h  = relu(h_pre)              f

@@ -8,9 +8,34 @@ dataset commitment are its public inputs.
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from hpc_zkfl.circuit.fixedpoint import FixedPointFormat
 
 MODEL_NAMES = ("logistic", "ovr", "mlp")
+
+
+
+def n_outputs(n_classes: int) -> int:
+    """Sigmoid outputs of a model: one for binary data (label in {0, 1}), else one per class."""
+    if not isinstance(n_classes, int) or n_classes < 2:
+        raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
+    return 1 if n_classes == 2 else n_classes
+
+
+def param_shapes(model: str, n_features: int, n_classes: int, hidden: int = 0) -> list:
+    """[(name, shape)] of a model's parameters, in the order of the flat parameter vector."""
+    if model not in MODEL_NAMES:
+        raise ValueError(f"unknown model {model!r}; known: {', '.join(MODEL_NAMES)}")
+    k, d = n_outputs(n_classes), n_features
+    if model == "logistic" and k != 1:
+        raise ValueError("the logistic model is binary: n_classes must be 2 (use 'ovr')")
+    if model == "mlp":
+        if not isinstance(hidden, int) or hidden < 1:
+            raise ValueError(f"the mlp model needs hidden >= 1, got {hidden!r}")
+        return [("W1", (hidden, d)), ("b1", (hidden,)), ("W2", (k, hidden)), ("b2", (k,))]
+    return [("W", (k, d)), ("b", (k,))]
+
 
 # Significant bits of the step constant c = learning_rate / batch_size (see `step_constant`).
 STEP_CONSTANT_BITS = 12
@@ -34,7 +59,8 @@ class FeatureRange:
         return (self.hi - self.lo).bit_length()
 
     def to_float(self, x):
-        return x / float(1 << self.frac_bits)
+        """The real value(s) that the feature integer(s) x stand for (float64)."""
+        return np.asarray(x, dtype=np.float64) / (1 << self.frac_bits)
 
 
 @dataclass(frozen=True)
@@ -88,15 +114,11 @@ class StatementSpec:
 
     @property
     def n_outputs(self) -> int:
-        return 1 if self.n_classes == 2 else self.n_classes
+        return n_outputs(self.n_classes)
 
     def param_shapes(self) -> list:
         """[(name, shape)] in the order of the flat parameter vector."""
-        k, d = self.n_outputs, self.n_features
-        if self.model == "mlp":
-            h = self.hidden
-            return [("W1", (h, d)), ("b1", (h,)), ("W2", (k, h)), ("b2", (k,))]
-        return [("W", (k, d)), ("b", (k,))]
+        return param_shapes(self.model, self.n_features, self.n_classes, self.hidden)
 
     @property
     def n_params(self) -> int:
@@ -125,4 +147,5 @@ class StatementSpec:
         return bound * bound
 
 
-__all__ = ["FeatureRange", "MODEL_NAMES", "STEP_CONSTANT_BITS", "StatementSpec"]
+__all__ = ["FeatureRange", "MODEL_NAMES", "STEP_CONSTANT_BITS", "StatementSpec", "n_outputs",
+           "param_shapes"]

@@ -122,7 +122,12 @@ def test_sigmoid_matches_reference_and_error_bound(rng):
     assert err >= SIGMOID_MAX_ERROR - 0.001          # the constant is the measured error
     # Symmetry, monotonicity and the end points.
     assert np.all(np.diff(approx) >= 0)
-    assert fx.sigmoid_ref(np.array([0]), FMT)[0] == 1 << (fx.sigmoid_out_frac_bits(FMT) - 1)
+    top = 1 << fx.sigmoid_out_frac_bits(FMT)
+    assert fx.sigmoid_ref(np.array([0]), FMT)[0] == top // 2
+    # It saturates exactly (so sigmoid - y vanishes for confident right answers).
+    assert fx.sigmoid_ref(np.array([8 * one, 100 * one, FMT.hi]), FMT).tolist() == [top] * 3
+    assert fx.sigmoid_ref(np.array([-8 * one, -100 * one]), FMT).tolist() == [0, 0]
+    assert fx.sigmoid_ref(np.array([8 * one - 1]), FMT)[0] < top
 
 
 def test_sigmoid_cost_and_range():
