@@ -11,6 +11,7 @@ import importlib
 import os
 import platform
 import sys
+from pathlib import Path
 from typing import Callable, NamedTuple
 
 import hpc_zkfl
@@ -337,6 +338,70 @@ def _r1cs(args: argparse.Namespace) -> int:
     width = max(len(key) for key, _ in lines)
     for key, value in lines:
         print(f"{key:<{width}}  {value}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# hpc-zkfl run / report
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", metavar="CONFIG.toml", help="run configuration")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run's results file from its last complete round")
+    parser.add_argument("--output", metavar="RESULTS.h5",
+                        help="results file (default: the config's run.output)")
+
+
+@command("run", help="run a federated configuration (under mpiexec/mpirun/srun for many ranks)",
+         add_arguments=_run_arguments)
+def _run(args: argparse.Namespace) -> int:
+    from hpc_zkfl.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(args.config)          # every check before any MPI work
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.output or cfg.run.output)
+    if args.resume and not out.exists():
+        raise UsageError(f"{out}: no results file to resume")
+    if args.resume:
+        from hpc_zkfl.config import parse_config, resume_conflicts
+        from hpc_zkfl.io.results import ResultsFileError, read_config_toml
+        try:
+            stored = parse_config(read_config_toml(out), str(out)).as_dict()
+        except (ResultsFileError, ConfigError) as exc:
+            raise UsageError(f"cannot resume: {exc}") from None
+        conflicts = resume_conflicts(stored, cfg)
+        if conflicts:
+            raise UsageError(f"cannot resume {out}: the config differs from the run's in "
+                             f"{', '.join(conflicts)}")
+    if not args.resume and out.exists():
+        raise UsageError(f"{out} exists; pass --resume to continue it, or choose another "
+                         f"--output")
+    from hpc_zkfl.mpi.runtime import run
+
+    return run(cfg, resume=args.resume, output=out)
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", nargs="+", metavar="RESULTS.h5", help="results files")
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help="folder for the PNG plots (default: beside the first file)")
+
+
+@command("report", help="summary table and PNG plots of one or more results files",
+         add_arguments=_report_arguments)
+def _report(args: argparse.Namespace) -> int:
+    from hpc_zkfl.io.report import run_report
+    from hpc_zkfl.io.results import ResultsFileError
+
+    out = Path(args.out) if args.out else Path(args.results[0]).resolve().parent / "report"
+    try:
+        print(run_report([Path(p) for p in args.results], out))
+    except ResultsFileError as exc:
+        _fail(str(exc))
+        return EXIT_ERROR
     return 0
 
 

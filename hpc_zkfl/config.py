@@ -1,0 +1,286 @@
+"""Run configurations: TOML files, checked completely before any MPI work starts.
+
+Every section and key is declared below with its type, default and allowed values; an unknown
+section or key, a wrong type or an impossible value is refused with a `ConfigError` naming the
+file, the key and what was expected.  `configs/quickstart.toml` shows every section.
+"""
+import math
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:                                   # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from hpc_zkfl.fl.attacks import ATTACK_KINDS
+from hpc_zkfl.fl.data import DATASETS
+from hpc_zkfl.models.spec import MODEL_NAMES
+
+STRATEGIES = ("fedavg", "median", "trimmed_mean", "krum")
+BACKENDS = ("auto", "cpu", "gpu")
+PARTITIONS = ("iid", "dirichlet")
+REPLAY_SOURCES = ("old_round", "other_node")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run; the message names the file and the key."""
+
+
+def _positive(v):
+    return v > 0
+
+
+def _non_negative(v):
+    return v >= 0
+
+
+def _fraction(v):
+    return 0 <= v <= 1
+
+
+@dataclass(frozen=True)
+class RunSection:
+    name: str = "run"
+    seed: int = 0
+    rounds: int = 10
+    output: str = "results/run.h5"
+    backend: str = "auto"
+    round_deadline_s: float = 600.0
+
+
+@dataclass(frozen=True)
+class DataSection:
+    dataset: str = "digits"
+    partition: str = "iid"
+    dirichlet_alpha: float = 0.5
+    test_fraction: float = 0.2
+
+
+@dataclass(frozen=True)
+class NodesSection:
+    count: int = 10
+    per_rank: int = 0           # 0: spread the nodes over the non-root ranks
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    kind: str = "ovr"
+    hidden: int = 0
+    batch_size: int = 8
+    learning_rate: float = 0.5
+    norm_bound: float = 64.0
+    data_binding: bool = False
+    merkle_depth: int = 0       # 0 with data binding: the smallest depth that fits every node
+
+
+@dataclass(frozen=True)
+class AggregationSection:
+    strategy: str = "fedavg"
+    proofs: bool = True
+    trim_fraction: float = 0.1
+    krum_malicious: int = 0
+    krum_multi: int = 1
+
+
+@dataclass(frozen=True)
+class AttackSection:
+    kind: str = "none"
+    fraction: float = 0.0
+    scale: float = 10.0
+    noise_std: float = 1.0
+    source: str = "old_round"
+
+
+@dataclass(frozen=True)
+class FaultsSection:
+    """Fault injection for tests: nodes that sleep before sending (deadline handling), and a
+    root that dies right after writing a round, as a killed job would (resume)."""
+    slow_nodes: tuple = ()
+    slow_seconds: float = 0.0
+    kill_after_round: int = 0
+
+
+# section -> (class, {key: (check, message)})
+_CHECKS = {
+    "run": (RunSection, {
+        "name": (lambda v: bool(v.strip()), "a non-empty string"),
+        "seed": (_non_negative, "an integer >= 0"),
+        "rounds": (_positive, "an integer >= 1"),
+        "output": (lambda v: bool(v.strip()), "a file path"),
+        "backend": (lambda v: v in BACKENDS, f"one of {', '.join(BACKENDS)}"),
+        "round_deadline_s": (_positive, "a number of seconds > 0"),
+    }),
+    "data": (DataSection, {
+        "dataset": (lambda v: v in DATASETS, f"one of {', '.join(DATASETS)}"),
+        "partition": (lambda v: v in PARTITIONS, f"one of {', '.join(PARTITIONS)}"),
+        "dirichlet_alpha": (_positive, "a number > 0"),
+        "test_fraction": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+    }),
+    "nodes": (NodesSection, {
+        "count": (_positive, "an integer >= 1"),
+        "per_rank": (_non_negative, "an integer >= 0 (0: spread over the ranks)"),
+    }),
+    "model": (ModelSection, {
+        "kind": (lambda v: v in MODEL_NAMES, f"one of {', '.join(MODEL_NAMES)}"),
+        "hidden": (_non_negative, "an integer >= 0"),
+        "batch_size": (_positive, "an integer >= 1"),
+        "learning_rate": (_positive, "a number > 0"),
+        "norm_bound": (_positive, "a number > 0"),
+        "data_binding": (lambda v: True, "true or false"),
+        "merkle_depth": (lambda v: 0 <= v <= 24, "an integer in [0, 24]"),
+    }),
+    "aggregation": (AggregationSection, {
+        "strategy": (lambda v: v in STRATEGIES, f"one of {', '.join(STRATEGIES)}"),
+        "proofs": (lambda v: True, "true or false"),
+        "trim_fraction": (lambda v: 0 <= v < 0.5, "a number in [0, 0.5)"),
+        "krum_malicious": (_non_negative, "an integer >= 0"),
+        "krum_multi": (_positive, "an integer >= 1"),
+    }),
+    "attack": (AttackSection, {
+        "kind": (lambda v: v in ATTACK_KINDS, f"one of {', '.join(ATTACK_KINDS)}"),
+        "fraction": (_fraction, "a number in [0, 1]"),
+        "scale": (_positive, "a number > 0"),
+        "noise_std": (_positive, "a number > 0"),
+        "source": (lambda v: v in REPLAY_SOURCES, f"one of {', '.join(REPLAY_SOURCES)}"),
+    }),
+    "faults": (FaultsSection, {
+        "slow_nodes": (lambda v: all(isinstance(i, int) and i >= 0 for i in v),
+                       "a list of node ids"),
+        "slow_seconds": (_non_negative, "a number of seconds >= 0"),
+        "kill_after_round": (_non_negative, "a round number (0: never)"),
+    }),
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    run: RunSection = field(default_factory=RunSection)
+    data: DataSection = field(default_factory=DataSection)
+    nodes: NodesSection = field(default_factory=NodesSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    aggregation: AggregationSection = field(default_factory=AggregationSection)
+    attack: AttackSection = field(default_factory=AttackSection)
+    faults: FaultsSection = field(default_factory=FaultsSection)
+    source: str = ""            # the TOML text, kept with the results
+    path: str = "<string>"
+
+    def as_dict(self) -> dict:
+        return {f.name: {k.name: (list(v) if isinstance(v := getattr(getattr(self, f.name), k.name),
+                                                       tuple) else v)
+                         for k in fields(getattr(self, f.name))}
+                for f in fields(self) if f.name in _CHECKS}
+
+
+def _typed(where: str, section: str, key: str, value, default):
+    """value converted to the type of `default`, or a ConfigError."""
+    kind = type(default)
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        value = float(value) if ok else value
+    elif kind is tuple:
+        ok = isinstance(value, list)
+        value = tuple(value) if ok else value
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        expected = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+                    tuple: "a list"}[kind]
+        raise ConfigError(f"{where}: [{section}] {key} must be {expected}, got {value!r}")
+    return value
+
+
+def parse_config(text: str, path: str = "<string>") -> RunConfig:
+    """The RunConfig of a TOML text; ConfigError on anything that cannot run."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = sorted(set(raw) - set(_CHECKS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown)}; known: "
+                          f"{', '.join(_CHECKS)}")
+    sections = {}
+    for name, (cls, checks) in _CHECKS.items():
+        given = raw.get(name, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"{path}: [{name}] must be a table")
+        bad = sorted(set(given) - set(checks))
+        if bad:
+            raise ConfigError(f"{path}: unknown key(s) in [{name}]: {', '.join(bad)}; known: "
+                              f"{', '.join(checks)}")
+        values = {}
+        defaults = cls()
+        for key, value in given.items():
+            value = _typed(path, name, key, value, getattr(defaults, key))
+            check, expected = checks[key]
+            if not check(value):
+                raise ConfigError(f"{path}: [{name}] {key} must be {expected}, got {value!r}")
+            values[key] = value
+        sections[name] = cls(**values)
+    config = RunConfig(**sections, source=text, path=path)
+    _check_consistency(config)
+    return config
+
+
+def _check_consistency(c: RunConfig):
+    where = c.path
+    if c.model.kind == "mlp" and c.model.hidden < 1:
+        raise ConfigError(f"{where}: [model] kind = \"mlp\" needs hidden >= 1")
+    if c.model.kind != "mlp" and c.model.hidden:
+        raise ConfigError(f"{where}: [model] hidden is for kind = \"mlp\" only")
+    if c.model.kind == "logistic" and c.data.dataset != "breast_cancer":
+        raise ConfigError(f"{where}: [model] kind = \"logistic\" is binary; dataset "
+                          f"{c.data.dataset!r} has more classes (use \"ovr\")")
+    if c.model.merkle_depth and not c.model.data_binding:
+        raise ConfigError(f"{where}: [model] merkle_depth needs data_binding = true")
+    if c.attack.kind == "none" and c.attack.fraction > 0:
+        raise ConfigError(f"{where}: [attack] fraction > 0 needs an attack kind")
+    if c.attack.kind != "none" and c.attack.fraction == 0:
+        raise ConfigError(f"{where}: [attack] kind {c.attack.kind!r} needs fraction > 0")
+    if c.aggregation.strategy == "krum" and c.nodes.count < 2 * c.aggregation.krum_malicious + 3:
+        raise ConfigError(f"{where}: [aggregation] krum needs nodes.count >= 2 * krum_malicious + 3")
+    bad = [i for i in c.faults.slow_nodes if i >= c.nodes.count]
+    if bad:
+        raise ConfigError(f"{where}: [faults] slow_nodes {bad} are not node ids "
+                          f"(0..{c.nodes.count - 1})")
+
+
+# What may differ between a run and its resumption: the faults injected, where the results go
+# and how many rounds to run in all.
+_RESUMABLE_CHANGES = {("faults", k) for k in _CHECKS["faults"][1]} | {("run", "output"),
+                                                                     ("run", "rounds")}
+
+
+def resume_conflicts(stored: dict, cfg: RunConfig) -> list:
+    """The keys ("section.key") whose values differ between a results file's stored config and
+    cfg, other than those a resumed run may change."""
+    new = cfg.as_dict()
+    out = []
+    for section, values in new.items():
+        for key, value in values.items():
+            if (section, key) in _RESUMABLE_CHANGES:
+                continue
+            if stored.get(section, {}).get(key) != value:
+                out.append(f"{section}.{key}")
+    return out
+
+
+def load_config(path) -> RunConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    return parse_config(text, str(path))
+
+
+__all__ = ["BACKENDS", "ConfigError", "PARTITIONS", "RunConfig", "STRATEGIES", "load_config",
+           "parse_config", "resume_conflicts"]

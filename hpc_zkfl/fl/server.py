@@ -1,0 +1,155 @@
+"""The root's round, without transport: screen the nodes' messages, batch-verify their
+proofs, aggregate the accepted updates, evaluate the new global model.
+
+Reasons for rejecting a node's update (codes of `hpc_zkfl.io.results.RejectReason`): no message
+before the deadline (LATE), a header for another round or node (WRONG_ROUND_OR_NODE), an update
+of the wrong shape or proof bytes that do not decode to curve points in the right subgroups
+(MALFORMED), no proof because the node's own prover refused (NO_PROOF), a proof that fails
+verification against (t, i, w_t, u[, c_i]) (INVALID_PROOF), and, for the unproven robust
+aggregators, an update the aggregator left out (NOT_SELECTED).  A malformed message never
+raises: it is one more rejection.
+"""
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from hpc_zkfl.io.results import RejectReason
+
+from .node import Federation, NodeMessage
+from .simulation import accuracy_ref
+from .strategies import aggregate
+
+
+@dataclass
+class Aggregation:
+    """Which aggregator and its options (`hpc_zkfl.fl.strategies.aggregate`)."""
+
+    strategy: str = "fedavg"
+    options: dict = None
+
+
+@dataclass
+class RoundOutcome:
+    w: np.ndarray                       # the new global model
+    accepted: np.ndarray                # (n_nodes,) bool
+    reason: np.ndarray                  # (n_nodes,) int8 RejectReason
+    late: np.ndarray                    # (n_nodes,) bool
+    verify_time: np.ndarray             # (n_nodes,) seconds (a batch's time split evenly)
+    update_norm: np.ndarray             # (n_nodes,) real units; NaN without a usable update
+    accuracy: float
+    loss: float
+    times: dict                         # verify, aggregate, evaluate
+
+
+def _decodable_update(msg: NodeMessage, n_params: int):
+    u = msg.update
+    if not isinstance(u, np.ndarray) or u.shape != (n_params,) or u.dtype != np.int64:
+        return None
+    return u
+
+
+def _feasible(aggregation: Aggregation, n: int):
+    """The strategy and options to use for n updates: Krum needs n >= 2f + 3, which rejections
+    can break; f is then lowered to what n allows, and below 3 updates the median is used."""
+    options = dict(aggregation.options or {})
+    if aggregation.strategy != "krum":
+        return aggregation.strategy, options
+    if n < 3:
+        return "median", {}
+    options["n_malicious"] = min(options.get("n_malicious", 0), (n - 3) // 2)
+    options["multi"] = min(options.get("multi", 1), n)
+    return "krum", options
+
+
+def process_round(fed: Federation, t: int, w, messages: dict, aggregation: Aggregation,
+                  commitments: dict = None) -> RoundOutcome:
+    """Judge round t's messages (node id -> NodeMessage; absent = late) and step the model."""
+    from hpc_zkfl.groth16 import batch_verify
+    from hpc_zkfl.groth16.formats import proof_from_bytes
+
+    spec, fmt, n = fed.spec, fed.spec.fixed_point, fed.n_nodes
+    reason = np.full(n, RejectReason.ACCEPTED, dtype=np.int8)
+    late = np.zeros(n, dtype=bool)
+    verify_time = np.zeros(n)
+    norm = np.full(n, np.nan)
+    updates = {}
+    for i in range(n):
+        msg = messages.get(i)
+        if msg is None:
+            reason[i], late[i] = RejectReason.LATE, True
+            continue
+        if not isinstance(msg, NodeMessage) or msg.round != t or msg.node != i:
+            reason[i] = RejectReason.WRONG_ROUND_OR_NODE if isinstance(msg, NodeMessage) \
+                else RejectReason.MALFORMED
+            continue
+        u = _decodable_update(msg, spec.n_params)
+        if u is None:
+            reason[i] = RejectReason.MALFORMED
+            continue
+        norm[i] = float(np.sqrt(np.sum(fmt.decode(u) ** 2)))
+        if fed.proofs and msg.refused:
+            reason[i] = RejectReason.NO_PROOF
+            continue
+        updates[i] = u
+
+    t0 = time.perf_counter()
+    if fed.proofs and updates:
+        items, owners = [], []
+        for i, u in updates.items():
+            try:
+                proof = proof_from_bytes(messages[i].proof)
+            except (ValueError, TypeError):
+                reason[i] = RejectReason.MALFORMED
+                continue
+            c = commitments.get(i) if spec.data_binding and commitments else None
+            if spec.data_binding and c is None:
+                reason[i] = RejectReason.INVALID_PROOF       # no registered dataset
+                continue
+            items.append((fed.statement.public_signals(t, i, w, u, commitment=c), proof))
+            owners.append(i)
+        ok = batch_verify(fed.proving_key.vk, items, backend=fed.backend) if items else []
+        for i, good in zip(owners, ok):
+            if not good:
+                reason[i] = RejectReason.INVALID_PROOF
+        if owners:
+            verify_time[owners] = (time.perf_counter() - t0) / len(owners)
+        updates = {i: u for i, u in updates.items() if reason[i] == RejectReason.ACCEPTED}
+    t_verify = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    new_w = np.asarray(w, dtype=np.int64).copy()
+    if updates:
+        ids = sorted(updates)
+        weights = [len(fed.partition[i]) for i in ids]
+        strategy, options = _feasible(aggregation, len(ids))
+        step, selected = aggregate(strategy, [updates[i] for i in ids], weights, **options)
+        chosen = {ids[k] for k in selected}
+        for i in ids:
+            if i not in chosen:
+                reason[i] = RejectReason.NOT_SELECTED
+        new_w = np.clip(new_w + step, fmt.lo, fmt.hi)
+    t_aggregate = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    data = fed.dataset
+    accuracy = accuracy_ref(spec, new_w, data.X_test, data.y_test)
+    loss = evaluate_loss(fed, new_w)
+    t_evaluate = time.perf_counter() - t0
+    accepted = reason == RejectReason.ACCEPTED
+    return RoundOutcome(new_w, accepted, reason, late, verify_time, norm, accuracy, loss,
+                        {"verify": t_verify, "aggregate": t_aggregate, "evaluate": t_evaluate})
+
+
+def evaluate_loss(fed: Federation, w) -> float:
+    """The training loss (mean over test samples of the summed binary cross-entropies) of the
+    global model, in float (the yardstick's definition)."""
+    from hpc_zkfl.models import unflatten
+
+    from .float_reference import batch_loss
+
+    params = unflatten(fed.spec, fed.spec.fixed_point.decode(w))
+    return float(batch_loss(fed.spec.model, params, fed.dataset.X_test_float, fed.dataset.y_test,
+                            dtype="float64"))
+
+__all__ = ["Aggregation", "RoundOutcome", "process_round", "evaluate_loss"]

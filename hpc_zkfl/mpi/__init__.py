@@ -1,0 +1,1 @@
+"""The MPI transport of a federated run (the only package that imports mpi4py)."""

@@ -1,0 +1,157 @@
+"""Nodes and the root's round without transport: every attack is judged as it should be, and
+no message, however malformed, makes the root raise."""
+import numpy as np
+import pytest
+
+from hpc_zkfl.config import parse_config
+from hpc_zkfl.fl.node import FederatedNode, NodeMessage
+from hpc_zkfl.fl.server import process_round
+from hpc_zkfl.groth16 import setup
+from hpc_zkfl.io.results import RejectReason
+from hpc_zkfl.mpi.runtime import aggregation_of, build_federation, initial_model, node_ranks
+
+CONFIG = """
+[run]
+seed = 5
+[data]
+dataset = "breast_cancer"
+[nodes]
+count = 4
+[model]
+kind = "logistic"
+batch_size = 4
+learning_rate = 0.5
+norm_bound = 4.0
+[attack]
+kind = "{kind}"
+fraction = 0.5
+{extra}
+"""
+
+
+@pytest.fixture(scope="module")
+def keys():
+    fed = federation(None, "none")
+    return fed.statement, setup(fed.statement.r1cs, backend="cpu")
+
+
+def federation(keys, kind, extra=""):
+    text = CONFIG.format(kind=kind, extra=extra)
+    if kind == "none":
+        text = text.replace("fraction = 0.5", "fraction = 0.0")
+    if keys is None:                    # the statement and key, made once for the module
+        return build_federation(parse_config(text))
+    fed = build_federation(parse_config(text), with_statement=False)
+    fed.statement, fed.proving_key, fed.backend = keys[0], keys[1], "cpu"
+    return fed
+
+
+def play(fed, rounds=2):
+    """Run `rounds` rounds in one process; the outcomes."""
+    nodes = [FederatedNode(i, fed) for i in range(fed.n_nodes)]
+    w, w_prev, outcomes = initial_model(fed), None, []
+    for t in range(1, rounds + 1):
+        msgs = {n.id: NodeMessage.from_bytes(n.step(t, w, w_prev).to_bytes()) for n in nodes}
+        out = process_round(fed, t, w, msgs, aggregation_of(parse_config("")))
+        outcomes.append(out)
+        w_prev, w = w, out.w
+    return outcomes
+
+
+@pytest.mark.parametrize("kind,extra,reason", [
+    ("scaling", "", RejectReason.INVALID_PROOF),
+    ("sign_flip", "", RejectReason.INVALID_PROOF),
+    ("gaussian", "", RejectReason.INVALID_PROOF),
+    ("free_rider", "", RejectReason.INVALID_PROOF),
+    ("replay", "source = \"old_round\"", RejectReason.INVALID_PROOF),
+    ("replay", "source = \"other_node\"", RejectReason.INVALID_PROOF),
+    ("malformed", "", None),
+])
+def test_model_poisoning_is_rejected(keys, kind, extra, reason):
+    fed = federation(keys, kind, extra)
+    for out in play(fed):
+        assert not out.accepted[fed.malicious].any()
+        assert out.accepted[~fed.malicious].all()
+        if reason is not None:
+            assert (out.reason[fed.malicious] == reason).all()
+        else:
+            assert set(out.reason[fed.malicious]) <= {RejectReason.MALFORMED,
+                                                      RejectReason.INVALID_PROOF}
+
+
+def test_label_flip_is_proven_and_accepted(keys):
+    """Data poisoning within the declared ranges: the proofs hold (and say so honestly)."""
+    fed = federation(keys, "label_flip")
+    for out in play(fed):
+        assert out.accepted.all()
+
+
+def test_root_survives_any_message(keys):
+    fed = federation(keys, "none")
+    node = FederatedNode(0, fed)
+    w = initial_model(fed)
+    good = node.step(1, w)
+    msgs = {
+        0: good,
+        1: NodeMessage(1, 1, np.zeros(3, dtype=np.int64), good.proof),        # wrong shape
+        2: NodeMessage(2, 2, good.update, good.proof),                        # another round
+        # node 3 absent: late
+    }
+    out = process_round(fed, 1, w, msgs, aggregation_of(parse_config("")))
+    assert out.reason.tolist() == [RejectReason.ACCEPTED, RejectReason.MALFORMED,
+                                   RejectReason.WRONG_ROUND_OR_NODE, RejectReason.LATE]
+    assert out.late.tolist() == [False, False, False, True]
+    # A node whose prover refused, and proof bytes of every bad length.
+    refused = NodeMessage(1, 1, good.update, b"", refused="norm bound exceeded")
+    out = process_round(fed, 1, w, {0: good, 1: refused,
+                                    2: NodeMessage(1, 2, good.update, good.proof[:-1]),
+                                    3: NodeMessage(1, 3, good.update, b"\xff" * 128)},
+                        aggregation_of(parse_config("")))
+    assert out.reason.tolist() == [RejectReason.ACCEPTED, RejectReason.NO_PROOF,
+                                   RejectReason.MALFORMED, RejectReason.MALFORMED]
+
+
+def test_message_bytes_round_trip_and_refusals():
+    msg = NodeMessage(3, 7, np.array([1, -2, 3], dtype=np.int64), b"p" * 128, 0.5, 1.5, "")
+    back = NodeMessage.from_bytes(msg.to_bytes())
+    assert (back.round, back.node, back.proof, back.local_seconds) == (3, 7, b"p" * 128, 0.5)
+    assert back.update.tolist() == [1, -2, 3]
+    raw = msg.to_bytes()
+    for bad in (b"", raw[:10], b"X" + raw[1:], raw[:-1], raw + b"\0"):
+        with pytest.raises(ValueError):
+            NodeMessage.from_bytes(bad)
+
+
+def test_node_placement():
+    assert node_ranks(5, 1, 0) == [0] * 5
+    assert node_ranks(5, 3, 0) == [1, 2, 1, 2, 1]
+    assert node_ranks(5, 3, 3) == [1, 1, 1, 2, 2]
+    with pytest.raises(ValueError, match="do not fit"):
+        node_ranks(5, 3, 2)
+
+
+def test_unproven_baselines_accept_poison(keys):
+    """Without proofs a sign-flipping node's update goes in (which is what the baselines are
+    for); Krum leaves updates out and says so."""
+    text = CONFIG.format(kind="sign_flip", extra="").replace("[attack]", "[aggregation]\nproofs = false\n[attack]")
+    fed = build_federation(parse_config(text))
+    out = play(fed, rounds=1)[0]
+    assert out.accepted.all()
+    text = CONFIG.format(kind="sign_flip", extra="").replace(
+        "count = 4", "count = 5").replace(
+        "[attack]", "[aggregation]\nproofs = false\nstrategy = \"krum\"\nkrum_malicious = 1\n[attack]")
+    cfg = parse_config(text)
+    fed = build_federation(cfg)
+    nodes = [FederatedNode(i, fed) for i in range(fed.n_nodes)]
+    w = initial_model(fed)
+    out = process_round(fed, 1, w, {n.id: n.step(1, w) for n in nodes}, aggregation_of(cfg))
+    assert out.accepted.sum() == 1
+    assert (out.reason[~out.accepted] == RejectReason.NOT_SELECTED).all()
+
+
+def test_krum_with_too_few_updates_lowers_f():
+    from hpc_zkfl.fl.server import Aggregation, _feasible
+    assert _feasible(Aggregation("krum", {"n_malicious": 3, "multi": 2}), 6) == (
+        "krum", {"n_malicious": 1, "multi": 2})
+    assert _feasible(Aggregation("krum", {"n_malicious": 1, "multi": 1}), 2) == ("median", {})
+    assert _feasible(Aggregation("median", {}), 1) == ("median", {})

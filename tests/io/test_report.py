@@ -1,0 +1,143 @@
+"""`hpc-zkfl report`: the summary table's figures for two hand-made runs, and the PNG plots."""
+import numpy as np
+import pytest
+
+from hpc_zkfl.io.report import PLOT_FILES, run_report, summarize, write_plots
+from hpc_zkfl.io.results import (RejectReason, ResultsFileError, ResultsWriter, RoundRecord,
+                                 load_results)
+
+A, L, I, S = (RejectReason.ACCEPTED, RejectReason.LATE, RejectReason.INVALID_PROOF,
+              RejectReason.NOT_SELECTED)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def make_run(path, config, kinds, reasons, accuracy, proof_time, verify_time, total):
+    """A results file with the given per-round reject reasons (rounds x nodes) and figures."""
+    reasons = np.asarray(reasons, dtype=np.int8)
+    n_rounds, n = reasons.shape
+    kinds = list(kinds)
+    malicious = np.array([k != "none" for k in kinds])
+    meta = {"config_toml": "", "config": config, "n_ranks": 2}
+    w = np.zeros(3, dtype=np.int64)
+    with ResultsWriter.create(path, meta, n, 3, 16, malicious, kinds, w) as writer:
+        for t in range(1, n_rounds + 1):
+            r = reasons[t - 1]
+            late = r == L
+            w = w + t
+            writer.append_round(RoundRecord.build(
+                round=t, accuracy=accuracy[t - 1], loss=1.0 / t, accepted=r == A,
+                reject_reason=r, late=late,
+                proof_time=np.where(late, np.nan, proof_time[t - 1]),
+                verify_time=np.where(late, 0.0, verify_time), update_norm=np.ones(n), w=w,
+                times={"total": total[t - 1]}))
+    return path
+
+
+@pytest.fixture
+def two_runs(tmp_path):
+    # Run "attacked": 4 nodes, node 3 flips signs and is rejected every round; node 2 is late
+    # in round 2.  Proofs take 1, 2, 3 s in rounds 1-3; verification 4 ms per node.
+    attacked = make_run(
+        tmp_path / "attacked.h5",
+        {"data": {"dataset": "digits"}, "model": {"kind": "ovr"},
+         "attack": {"kind": "sign_flip", "fraction": 0.25},
+         "aggregation": {"strategy": "fedavg", "proofs": True}},
+        ["none", "none", "none", "sign_flip"],
+        [[A, A, A, I], [A, A, L, I], [A, A, A, I]],
+        accuracy=[0.5, 0.75, 0.625], proof_time=[1.0, 2.0, 3.0], verify_time=0.004,
+        total=[10.0, 20.0, 30.0])
+    # Run "krum": no attack, an unproven Krum leaves one honest node out per round; the
+    # config lacks the data and model sections (read defensively: "-").
+    krum = make_run(
+        tmp_path / "krum.h5",
+        {"attack": {"kind": "none", "fraction": 0.0},
+         "aggregation": {"strategy": "krum", "proofs": False}},
+        ["none", "none", "none"],
+        [[A, S, A], [S, A, A]],
+        accuracy=[0.9, 0.8], proof_time=[0.0, 0.0], verify_time=0.0, total=[1.5, 2.5])
+    return [load_results(attacked), load_results(krum)]
+
+
+def parse_table(text):
+    """{run: {column: cell}} from summarize's table (the dashed line gives the columns)."""
+    lines = text.splitlines()
+    header, dashes = lines[0], lines[1]
+    spans, start = [], 0
+    for dash in dashes.split("  "):
+        spans.append((start, start + len(dash)))
+        start += len(dash) + 2
+    names = [header[a:b].strip() for a, b in spans]
+    rows = {}
+    for line in lines[2:]:
+        if not line.strip():
+            break
+        cells = [line[a:b].strip() for a, b in spans]
+        rows[cells[0]] = dict(zip(names, cells))
+    return rows
+
+
+def test_summary_figures(two_runs):
+    text = summarize(two_runs)
+    rows = parse_table(text)
+    assert set(rows) == {"attacked", "krum"}
+
+    a = rows["attacked"]
+    assert (a["dataset"], a["model"], a["attack"], a["fraction"], a["strategy"]) == \
+        ("digits", "ovr", "sign_flip", "0.25", "fedavg")
+    assert a["rounds"] == "3"
+    assert a["final acc"] == "0.6250" and a["best acc"] == "0.7500"
+    assert (a["accepted"], a["rejected"], a["late"]) == ("8", "3", "1")
+    assert (a["rej malicious"], a["rej honest"]) == ("3", "0")
+    assert a["proof s/node"] == f"{(4 * 1 + 3 * 2 + 4 * 3) / 11:.3f}"     # late: no proof
+    assert a["verify ms/node"] == "4.00"
+    assert a["round s"] == "20.00"
+
+    k = rows["krum"]
+    assert (k["dataset"], k["model"], k["attack"], k["fraction"]) == ("-", "-", "none", "0")
+    assert k["strategy"] == "krum (no proofs)"
+    assert k["final acc"] == "0.8000" and k["best acc"] == "0.9000"
+    assert (k["accepted"], k["rejected"], k["late"]) == ("4", "2", "0")
+    assert (k["rej malicious"], k["rej honest"]) == ("0", "2")            # false rejections
+    assert k["proof s/node"] == "-" and k["verify ms/node"] == "-"
+    assert k["round s"] == "2.00"
+
+    assert "attacked: INVALID_PROOF 3, LATE 1" in text
+    assert "krum: NOT_SELECTED 2" in text
+
+
+def test_plots_are_png_files(two_runs, tmp_path):
+    out = tmp_path / "plots" / "nested"
+    paths = write_plots(two_runs, out)
+    assert [p.name for p in paths] == list(PLOT_FILES)
+    for p in paths:
+        data = p.read_bytes()
+        assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000, p
+
+
+def test_run_report(two_runs, tmp_path):
+    out = tmp_path / "report"
+    text = run_report([r.path for r in two_runs], out)
+    assert parse_table(text).keys() == {"attacked", "krum"}
+    for name in PLOT_FILES:
+        assert str(out / name) in text and (out / name).stat().st_size > 10_000
+
+
+def test_report_of_a_run_without_rounds_and_same_stems(tmp_path):
+    # Two results.h5 in different folders: labelled by folder; no complete round: "-".
+    empty = make_run(tmp_path / "a" / "results.h5", {}, ["none", "x"], np.zeros((0, 2)),
+                     [], [], 0.0, [])
+    one = make_run(tmp_path / "b" / "results.h5", {}, ["none", "x"], [[A, I]], [0.5], [1.0],
+                   0.01, [3.0])
+    text = run_report([empty, one], tmp_path / "plots")
+    rows = parse_table(text)
+    assert set(rows) == {"a/results", "b/results"}
+    assert rows["a/results"]["final acc"] == "-" and rows["a/results"]["round s"] == "-"
+    assert rows["a/results"]["attack"] == "-" and rows["b/results"]["rej malicious"] == "1"
+    assert len(list((tmp_path / "plots").glob("*.png"))) == len(PLOT_FILES)
+
+
+def test_report_of_a_bad_file(tmp_path):
+    bad = tmp_path / "notes.h5"
+    bad.write_text("not a results file")
+    with pytest.raises(ResultsFileError, match="notes.h5: not an HDF5 file"):
+        run_report([bad], tmp_path / "plots")

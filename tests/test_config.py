@@ -1,0 +1,59 @@
+"""Run configurations: the quickstart parses; every kind of bad input is refused clearly."""
+from pathlib import Path
+
+import pytest
+
+from hpc_zkfl.config import ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_shipped_config_parses():
+    configs = sorted((ROOT / "configs").glob("*.toml"))
+    assert configs, "configs/ holds no configuration"
+    for path in configs:
+        cfg = load_config(path)
+        assert cfg.run.rounds >= 1 and cfg.source
+
+
+def test_defaults_and_types():
+    cfg = parse_config("[run]\nrounds = 3\n[model]\nlearning_rate = 1\n")
+    assert cfg.run.rounds == 3 and cfg.model.learning_rate == 1.0
+    assert isinstance(cfg.model.learning_rate, float)
+    assert cfg.as_dict()["faults"]["slow_nodes"] == []
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[runn]\nrounds = 3\n", "unknown section"),
+    ("[run]\nround = 3\n", "unknown key"),
+    ("[run]\nrounds = \"3\"\n", "rounds must be an integer"),
+    ("[run]\nrounds = 2.5\n", "rounds must be an integer"),
+    ("[run]\nrounds = 0\n", "rounds must be an integer >= 1"),
+    ("[run]\nbackend = \"tpu\"\n", "backend must be one of"),
+    ("[model]\nbatch_size = true\n", "batch_size must be an integer"),
+    ("[model]\nlearning_rate = -0.1\n", "learning_rate must be a number > 0"),
+    ("[model]\nkind = \"mlp\"\n", "needs hidden >= 1"),
+    ("[model]\nkind = \"logistic\"\n", "binary"),
+    ("[model]\nmerkle_depth = 4\n", "needs data_binding"),
+    ("[data]\ndataset = \"mnist\"\n", "dataset must be one of"),
+    ("[attack]\nkind = \"sign_flip\"\n", "needs fraction > 0"),
+    ("[attack]\nfraction = 0.3\n", "needs an attack kind"),
+    ("[attack]\nkind = \"x\"\nfraction = 0.3\n", "kind must be one of"),
+    ("[attack]\nkind = \"sign_flip\"\nfraction = 1.5\n", "fraction must be a number in"),
+    ("[aggregation]\nstrategy = \"krum\"\nkrum_malicious = 5\n", "krum needs"),
+    ("[faults]\nslow_nodes = [99]\n", "not node ids"),
+    ("[run]\nrounds = 3\n[run]\nseed = 1\n", "not valid TOML"),
+    ("run = 3\n", "must be a table"),
+])
+def test_bad_configs_are_refused(text, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text, "bad.toml")
+
+
+def test_unreadable_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "binary.toml"
+    bad.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ConfigError, match="UTF-8"):
+        load_config(bad)
