@@ -20,7 +20,7 @@ from hpc_zkfl.models.spec import MODEL_NAMES
 
 STRATEGIES = ("fedavg", "median", "trimmed_mean", "krum")
 BACKENDS = ("auto", "cpu", "gpu")
-PARTITIONS = ("iid", "dirichlet")
+PARTITIONS = ("iid", "dirichlet", "shared")
 REPLAY_SOURCES = ("old_round", "other_node")
 
 
@@ -55,6 +55,7 @@ class DataSection:
     dataset: str = "digits"
     partition: str = "iid"
     dirichlet_alpha: float = 0.5
+    samples_per_node: int = 8   # "shared" partition: overlapping parts, for more nodes than samples
     test_fraction: float = 0.2
 
 
@@ -62,6 +63,7 @@ class DataSection:
 class NodesSection:
     count: int = 10
     per_rank: int = 0           # 0: spread the nodes over the non-root ranks
+    per_round: int = 0          # participants drawn each round; 0: every node, every round
 
 
 @dataclass(frozen=True)
@@ -116,11 +118,13 @@ _CHECKS = {
         "dataset": (lambda v: v in DATASETS, f"one of {', '.join(DATASETS)}"),
         "partition": (lambda v: v in PARTITIONS, f"one of {', '.join(PARTITIONS)}"),
         "dirichlet_alpha": (_positive, "a number > 0"),
+        "samples_per_node": (_positive, "an integer >= 1"),
         "test_fraction": (lambda v: 0 < v < 1, "a number in (0, 1)"),
     }),
     "nodes": (NodesSection, {
         "count": (_positive, "an integer >= 1"),
         "per_rank": (_non_negative, "an integer >= 0 (0: spread over the ranks)"),
+        "per_round": (_non_negative, "an integer >= 0 (0: every node, every round)"),
     }),
     "model": (ModelSection, {
         "kind": (lambda v: v in MODEL_NAMES, f"one of {', '.join(MODEL_NAMES)}"),
@@ -245,6 +249,13 @@ def _check_consistency(c: RunConfig):
         raise ConfigError(f"{where}: [attack] kind {c.attack.kind!r} needs fraction > 0")
     if c.aggregation.strategy == "krum" and c.nodes.count < 2 * c.aggregation.krum_malicious + 3:
         raise ConfigError(f"{where}: [aggregation] krum needs nodes.count >= 2 * krum_malicious + 3")
+    if c.nodes.per_round > c.nodes.count:
+        raise ConfigError(f"{where}: [nodes] per_round = {c.nodes.per_round} is more than the "
+                          f"{c.nodes.count} nodes")
+    if c.aggregation.strategy == "krum" and 0 < c.nodes.per_round < \
+            2 * c.aggregation.krum_malicious + 3:
+        raise ConfigError(f"{where}: [aggregation] krum needs nodes.per_round >= "
+                          f"2 * krum_malicious + 3")
     bad = [i for i in c.faults.slow_nodes if i >= c.nodes.count]
     if bad:
         raise ConfigError(f"{where}: [faults] slow_nodes {bad} are not node ids "
@@ -271,6 +282,41 @@ def resume_conflicts(stored: dict, cfg: RunConfig) -> list:
     return out
 
 
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+
+
+def _render(sections: dict, header: str) -> str:
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    for section, values in sections.items():
+        lines += ["", f"[{section}]"] + [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def to_toml(cfg: RunConfig, header: str = "") -> str:
+    """Every key of cfg as TOML text that parses back to an equal RunConfig (the comments of
+    the file it came from are not kept; `header` lines are written first as comments)."""
+    return _render(cfg.as_dict(), header)
+
+
+def with_overrides(cfg: RunConfig, overrides: dict, header: str = "") -> RunConfig:
+    """cfg with {"section.key": value} replaced, checked like a file (ConfigError if the
+    result cannot run); its source is the rewritten TOML text."""
+    sections = cfg.as_dict()
+    for dotted, value in overrides.items():
+        section, _, key = dotted.partition(".")
+        if section not in sections or key not in sections[section]:
+            raise ConfigError(f"{cfg.path}: no key {dotted!r} to override")
+        sections[section][key] = value
+    return parse_config(_render(sections, header), cfg.path)
+
+
 def load_config(path) -> RunConfig:
     path = Path(path)
     try:
@@ -283,4 +329,4 @@ def load_config(path) -> RunConfig:
 
 
 __all__ = ["BACKENDS", "ConfigError", "PARTITIONS", "RunConfig", "STRATEGIES", "load_config",
-           "parse_config", "resume_conflicts"]
+           "parse_config", "resume_conflicts", "to_toml", "with_overrides"]

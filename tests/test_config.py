@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from hpc_zkfl.config import ConfigError, load_config, parse_config
+from hpc_zkfl.config import ConfigError, load_config, parse_config, to_toml, with_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,6 +42,9 @@ def test_defaults_and_types():
     ("[attack]\nkind = \"sign_flip\"\nfraction = 1.5\n", "fraction must be a number in"),
     ("[aggregation]\nstrategy = \"krum\"\nkrum_malicious = 5\n", "krum needs"),
     ("[faults]\nslow_nodes = [99]\n", "not node ids"),
+    ("[nodes]\ncount = 4\nper_round = 5\n", "more than the 4 nodes"),
+    ("[nodes]\ncount = 20\nper_round = 4\n[aggregation]\nstrategy = \"krum\"\nkrum_malicious = 1\n",
+     "krum needs nodes.per_round"),
     ("[run]\nrounds = 3\n[run]\nseed = 1\n", "not valid TOML"),
     ("run = 3\n", "must be a table"),
 ])
@@ -57,3 +60,17 @@ def test_unreadable_file(tmp_path):
     bad.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ConfigError, match="UTF-8"):
         load_config(bad)
+
+
+def test_toml_round_trip_and_overrides():
+    cfg = load_config(ROOT / "configs" / "quickstart.toml")
+    text = to_toml(cfg, header="two\nlines")
+    assert text.startswith("# two\n# lines\n")
+    assert parse_config(text).as_dict() == cfg.as_dict()
+    other = with_overrides(cfg, {"nodes.count": 100, "run.name": 'a "quoted" \\ name'})
+    assert other.nodes.count == 100 and other.run.name == 'a "quoted" \\ name'
+    assert parse_config(other.source).as_dict() == other.as_dict()
+    with pytest.raises(ConfigError, match="no key 'nodes.cont'"):
+        with_overrides(cfg, {"nodes.cont": 3})
+    with pytest.raises(ConfigError, match="count must be an integer >= 1"):
+        with_overrides(cfg, {"nodes.count": 0})

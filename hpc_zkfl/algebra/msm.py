@@ -7,7 +7,8 @@ Bucket method (Pippenger 1976; in the form of Bernstein, Doumen, Lange, Oosterwi
   [-2^(c-1), 2^(c-1)], so a window needs only 2^(c-1) buckets and the negation of a point
   is free.  The carry into window w is bit wc-1 of the scalar (a window whose top bit is set
   becomes negative and lends 1 to the next), so digits are computed on the fly from the
-  scalar limbs, with no digit array; W = ceil(255 / c) covers scalars below r < 2^254.
+  scalar limbs, with no digit array; W = ceil(255 / c) covers scalars below r < 2^254, and
+  fewer windows cover short scalars (W = ceil((bits + 1) / c) for the largest one's bits).
 * Each point is added into bucket |d|-1 of each window (negated when d < 0).  Two bucket
   kinds, chosen by `plan`:
   - extended Jacobian "XYZZ" (x = X/ZZ, y = Y/ZZZ, ZZ^3 = ZZZ^2): adding an affine point
@@ -401,21 +402,35 @@ class MsmPlan(NamedTuple):
     batch: int      # batch-affine batch size, 0 for XYZZ buckets
 
 
-def n_windows(c: int) -> int:
-    return -(-SCALAR_BITS // c)
+def n_windows(c: int, bits: int = SCALAR_BITS) -> int:
+    """Windows of c bits covering scalars of `bits` bits plus the top digit's carry."""
+    return max(1, -(-bits // c))
+
+
+def scalar_bits(scalars) -> int:
+    """Bit length of the largest of the (n, 4) plain scalars, plus one so that the top
+    signed digit never carries out (short scalars need fewer windows)."""
+    if scalars.shape[0] == 0:
+        return 1
+    top = scalars.max(axis=0)           # per-limb maxima: the largest limb row wins
+    for limb in range(3, -1, -1):
+        if top[limb]:
+            return 64 * limb + int(top[limb]).bit_length() + 1
+    return 1
 
 
 def _batch(c: int) -> int:
     return min(MAX_BATCH, (1 << (c - 1)) // 4) if c >= AFFINE_MIN_WINDOW else 0
 
 
-def plan(n: int, threads: int = None) -> MsmPlan:
+def plan(n: int, threads: int = None, bits: int = SCALAR_BITS) -> MsmPlan:
     """The window size and split minimising the modelled time of the slowest core: its
-    tasks times (points per chunk x addition cost + bucket work per window)."""
+    tasks times (points per chunk x addition cost + bucket work per window), for scalars of
+    at most `bits` bits."""
     threads = max(1, threads or get_num_threads())
     best = None
     for c in range(1, MAX_WINDOW + 1):
-        w = n_windows(c)
+        w = n_windows(c, bits)
         nb = 1 << (c - 1)
         add = _COST_AFFINE if _batch(c) else 1.0
         for k in range(1, 2 * threads + 1):
@@ -456,7 +471,8 @@ def msm(group: Group, points, scalars, window: int = None, chunks: int = None,
     out = np.zeros((1, 2) + group.coord_shape, dtype=np.uint64)
     if n == 0:
         return out[0]
-    c, k, _, batch = plan(n)
+    bits = min(SCALAR_BITS, scalar_bits(scalars))
+    c, k, _, batch = plan(n, bits=bits)
     if window is not None:
         if not 1 <= window <= MAX_WINDOW:
             raise ValueError(f"window size must be in [1, {MAX_WINDOW}], got {window}")
@@ -468,7 +484,7 @@ def msm(group: Group, points, scalars, window: int = None, chunks: int = None,
         k = min(chunks, n)
     if batch_affine is not None:
         batch = max(1, min(MAX_BATCH, (1 << (c - 1)) // 4)) if batch_affine else 0
-    w = n_windows(c)
+    w = n_windows(c, bits)
     nb = 1 << (c - 1)
     workers = max(1, min(get_num_threads(), w * k))
     shape = group.coord_shape

@@ -14,6 +14,7 @@ from .data import (
     load_dataset,
     partition_dirichlet,
     partition_iid,
+    partition_shared,
     sample_batch,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "load_dataset",
     "partition_dirichlet",
     "partition_iid",
+    "partition_shared",
     "sample_batch",
 ]
 

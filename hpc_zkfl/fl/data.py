@@ -160,6 +160,20 @@ def partition_iid(n_samples: int, n_nodes: int, seed: int) -> list[np.ndarray]:
     return [np.sort(part).astype(np.int64) for part in np.array_split(perm, n_nodes)]
 
 
+def partition_shared(n_samples: int, n_nodes: int, per_node: int, seed: int) -> list[np.ndarray]:
+    """Overlapping IID parts for more nodes than samples (e.g. 1,000 virtual nodes on
+    breast_cancer's 455 training samples): node i takes per_node consecutive entries of a
+    seeded permutation, read cyclically from position i * per_node, so every sample is held
+    by about n_nodes * per_node / n_samples nodes."""
+    if n_nodes < 1 or per_node < 1 or per_node > n_samples:
+        raise ValueError(f"need n_nodes >= 1 and 1 <= per_node <= {n_samples}, got "
+                         f"{n_nodes}, {per_node}")
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5A4]))
+    perm = rng.permutation(n_samples)
+    return [np.sort(perm[(i * per_node + np.arange(per_node)) % n_samples]).astype(np.int64)
+            for i in range(n_nodes)]
+
+
 def partition_dirichlet(labels, n_nodes: int, alpha: float, seed: int,
                         min_samples: int = 1) -> list[np.ndarray]:
     """Label-skewed partition of range(len(labels)) over n_nodes (Hsu et al. 2019).

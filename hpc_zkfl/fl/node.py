@@ -14,7 +14,7 @@ from hpc_zkfl.circuit.fixedpoint import FixedPointRangeError
 from hpc_zkfl.models import DatasetTree, NodeStatement, StatementSpec, update_ref
 
 from .attacks import Attack, corrupt_proof_bytes, poison_labels, poison_update
-from .data import Dataset, partition_dirichlet, partition_iid, sample_batch
+from .data import Dataset, partition_dirichlet, partition_iid, partition_shared, sample_batch
 
 # What a node that cannot prove its update sends in place of a proof.
 NO_PROOF = b""
@@ -83,6 +83,7 @@ class Federation:
     proving_key: object = None
     backend: str = "auto"
     trees: dict = field(default_factory=dict)       # node -> DatasetTree (data binding)
+    per_round: int = 0                  # participants per round; 0: every node, every round
 
     @property
     def n_nodes(self) -> int:
@@ -91,6 +92,21 @@ class Federation:
     def node_rng(self, round_index: int, node_id: int, purpose: int) -> np.random.Generator:
         return np.random.default_rng(np.random.SeedSequence([self.seed, round_index, node_id,
                                                              purpose]))
+
+    def participants(self, round_index: int) -> np.ndarray:
+        """(n_nodes,) bool: the nodes asked for an update in this round.  With per_round = k
+        (0 < k < n_nodes), k nodes drawn uniformly without replacement, deterministically from
+        the seed and the round, so every rank (and a resumed run) draws the same; FedAvg's
+        client fraction C = k / n_nodes (McMahan et al., AISTATS 2017)."""
+        n, k = self.n_nodes, self.per_round
+        mask = np.zeros(n, dtype=bool)
+        if k <= 0 or k >= n:
+            mask[:] = True
+            return mask
+        # A stream of its own (the constant tags it), apart from the nodes' streams.
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, round_index, 0x5A3]))
+        mask[rng.choice(n, size=k, replace=False)] = True
+        return mask
 
     def tree(self, node_id: int) -> DatasetTree:
         """The node's committed dataset (built on first use)."""
@@ -101,9 +117,12 @@ class Federation:
         return self.trees[node_id]
 
 
-def make_partition(dataset: Dataset, n_nodes: int, kind: str, alpha: float, seed: int) -> list:
+def make_partition(dataset: Dataset, n_nodes: int, kind: str, alpha: float, seed: int,
+                   per_node: int = 8) -> list:
     if kind == "iid":
         return partition_iid(dataset.n_train, n_nodes, seed)
+    if kind == "shared":
+        return partition_shared(dataset.n_train, n_nodes, per_node, seed)
     return partition_dirichlet(dataset.y_train, n_nodes, alpha, seed)
 
 

@@ -6,8 +6,9 @@ before the deadline (LATE), a header for another round or node (WRONG_ROUND_OR_N
 of the wrong shape or proof bytes that do not decode to curve points in the right subgroups
 (MALFORMED), no proof because the node's own prover refused (NO_PROOF), a proof that fails
 verification against (t, i, w_t, u[, c_i]) (INVALID_PROOF), and, for the unproven robust
-aggregators, an update the aggregator left out (NOT_SELECTED).  A malformed message never
-raises: it is one more rejection.
+aggregators, an update the aggregator left out (NOT_SELECTED).  Nodes that are not among the
+round's participants (IDLE) are not asked and anything they send is ignored.  A malformed
+message never raises: it is one more rejection.
 """
 import time
 from dataclasses import dataclass
@@ -64,7 +65,8 @@ def _feasible(aggregation: Aggregation, n: int):
 
 def process_round(fed: Federation, t: int, w, messages: dict, aggregation: Aggregation,
                   commitments: dict = None) -> RoundOutcome:
-    """Judge round t's messages (node id -> NodeMessage; absent = late) and step the model."""
+    """Judge round t's messages (node id -> NodeMessage; absent = late, for a participant)
+    and step the model."""
     from hpc_zkfl.groth16 import batch_verify
     from hpc_zkfl.groth16.formats import proof_from_bytes
 
@@ -74,7 +76,11 @@ def process_round(fed: Federation, t: int, w, messages: dict, aggregation: Aggre
     verify_time = np.zeros(n)
     norm = np.full(n, np.nan)
     updates = {}
+    participating = fed.participants(t)
     for i in range(n):
+        if not participating[i]:
+            reason[i] = RejectReason.IDLE
+            continue
         msg = messages.get(i)
         if msg is None:
             reason[i], late[i] = RejectReason.LATE, True

@@ -3,15 +3,19 @@ results file, and PNG plots that put the files side by side (accuracy per round,
 distribution, rejections per attack kind).
 
 Counting conventions (the same in the table and the plots): an update is *rejected* when it
-arrived but was not aggregated (reject_reason neither ACCEPTED nor LATE; NOT_SELECTED by an
-unproven robust aggregator counts too); a *late* update is counted apart.  Rejected honest
+arrived but was not aggregated (reject_reason neither ACCEPTED nor LATE nor IDLE; NOT_SELECTED by
+an unproven robust aggregator counts too); a *late* update is counted apart, and a node that was
+not among a round's participants (IDLE) sent nothing to count.  Rejected honest
 updates are false rejections.
 """
 from pathlib import Path
 
 import numpy as np
 
+from hpc_zkfl.fl.attacks import DATA_POISONING, MODEL_POISONING
+
 from .results import RejectReason, Results, load_results
+from .retention import retention_rows, retention_table, write_retention_plots
 
 PLOT_FILES = ("accuracy.png", "proof_time.png", "rejections_by_attack.png")
 
@@ -35,7 +39,8 @@ def _fmt(value, spec: str) -> str:
 
 def _rejected(res: Results) -> np.ndarray:
     """(rounds, nodes) bool: the update arrived and was not aggregated."""
-    return ~res.nodes["accepted"] & ~res.nodes["late"]
+    return ~res.nodes["accepted"] & ~res.nodes["late"] & \
+        (res.nodes["reject_reason"] != RejectReason.IDLE)
 
 
 def _measured(a: np.ndarray) -> np.ndarray:
@@ -96,6 +101,16 @@ def _reason_line(res: Results, label: str) -> str:
     return f"  {label}: {', '.join(parts) if parts else 'none'}"
 
 
+def text_table(headers, rows, right_from: int) -> str:
+    """Columns padded to their widest cell; columns from index right_from on right-aligned."""
+    width = [max(len(h), *(len(r[j]) for r in rows)) for j, h in enumerate(headers)]
+    def line(cells):
+        return "  ".join(c.rjust(width[j]) if j >= right_from else c.ljust(width[j])
+                         for j, c in enumerate(cells)).rstrip()
+    return "\n".join([line(headers), "  ".join("-" * w for w in width)] +
+                     [line(r) for r in rows])
+
+
 def summarize(results) -> str:
     """A plain-text table, one row per results file, then each file's rejections by reason."""
     results = list(results)
@@ -104,16 +119,13 @@ def summarize(results) -> str:
     labels = _labels(results)
     rows = [summary_row(r, label) for r, label in zip(results, labels)]
     cols = list(rows[0])
-    width = {c: max(len(c), *(len(r[c]) for r in rows)) for c in cols}
-    numeric = set(cols[cols.index("rounds"):])         # right-aligned
-    def cell(c, text):
-        return text.rjust(width[c]) if c in numeric else text.ljust(width[c])
-    lines = ["  ".join(cell(c, c) for c in cols).rstrip(),
-             "  ".join("-" * width[c] for c in cols)]
-    lines += ["  ".join(cell(c, r[c]) for c in cols).rstrip() for r in rows]
+    lines = [text_table(cols, [[r[c] for c in cols] for r in rows], cols.index("rounds"))]
     lines += ["", "updates not aggregated, by reason (all rounds):"]
     lines += [_reason_line(r, label) for r, label in zip(results, labels)]
     return "\n".join(lines)
+
+
+_MAX_LEGEND = 12                # more files than this: curves without a legend (a sweep)
 
 
 def _attack_order(kinds) -> list:
@@ -147,7 +159,7 @@ def write_plots(results, out_dir) -> list:
     ax.set_ylabel("test accuracy")
     ax.set_title("Accuracy of the global model")
     ax.grid(alpha=0.3)
-    if results:
+    if 0 < len(results) <= _MAX_LEGEND:
         ax.legend(fontsize="small")
     save(fig, PLOT_FILES[0])
 
@@ -161,7 +173,8 @@ def write_plots(results, out_dir) -> list:
             if t.size:
                 ax.hist(t, bins=bins, histtype="step", linewidth=1.5,
                         label=f"{label} (n={t.size})")
-        ax.legend(fontsize="small")
+        if len(results) <= _MAX_LEGEND:
+            ax.legend(fontsize="small")
     else:
         ax.text(0.5, 0.5, "no proof times recorded", ha="center", va="center",
                 transform=ax.transAxes)
@@ -184,7 +197,7 @@ def write_plots(results, out_dir) -> list:
     ax.set_xlabel("attack kind of the node")
     ax.set_ylabel("rejected updates (all rounds)")
     ax.set_title("Rejections by the node's attack kind")
-    if results:
+    if 0 < len(results) <= _MAX_LEGEND:
         ax.legend(fontsize="small")
     save(fig, PLOT_FILES[2])
     return written
@@ -195,7 +208,17 @@ def run_report(paths, out_dir) -> str:
     out_dir and return the text to print: the summary and the plot paths."""
     results = [load_results(p) for p in paths]
     plots = write_plots(results, out_dir)
-    return summarize(results) + "\n\nplots:\n" + "\n".join(f"  {p}" for p in plots)
+    text = summarize(results)
+    rows = retention_rows(results)
+    if rows:
+        order = MODEL_POISONING + DATA_POISONING
+        headers, table = retention_table(rows, order)
+        clean = {r.setting: r.clean for r in rows}
+        text += ("\n\naccuracy retention (final accuracy / clean FedAvg's; clean: " +
+                 ", ".join(f"{k} {v:.3f}" for k, v in sorted(clean.items())) + "):\n" +
+                 text_table(headers, table, 3))
+        plots += write_retention_plots(rows, out_dir, order)
+    return text + "\n\nplots:\n" + "\n".join(f"  {p}" for p in plots)
 
 
-__all__ = ["PLOT_FILES", "run_report", "summarize", "summary_row", "write_plots"]
+__all__ = ["PLOT_FILES", "run_report", "summarize", "summary_row", "text_table", "write_plots"]

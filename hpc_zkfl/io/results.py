@@ -26,12 +26,12 @@ import numpy as np
 log = logging.getLogger("hpc_zkfl.io")
 
 FORMAT = "hpc-zkfl-results"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2              # 2: /rounds/idle and reason IDLE (partial participation)
 
 # Per-round phase times, stored as /rounds/time_<phase> (seconds).
 PHASES = ("local", "prove", "gather", "verify", "aggregate", "evaluate", "write", "total")
 
-ROUND_COUNTS = ("accepted", "rejected", "late")
+ROUND_COUNTS = ("accepted", "rejected", "late", "idle")
 ROUND_FLOATS = ("accuracy", "loss") + tuple(f"time_{p}" for p in PHASES)
 ROUND_DATASETS = ("round",) + ROUND_COUNTS + ROUND_FLOATS
 NODE_DATASETS = {                       # name -> dtype; shape (rounds, n_nodes)
@@ -71,6 +71,7 @@ class RejectReason(enum.IntEnum):
     WRONG_ROUND_OR_NODE = 4     # replay: the message names another round or node
     NO_PROOF = 5                # the node's own prover refused (no proof sent)
     NOT_SELECTED = 6            # an unproven robust aggregator (Krum, trimmed mean) left it out
+    IDLE = 7                    # not among the round's participants ([nodes] per_round)
 
 
 REASON_NAMES = tuple(r.name for r in sorted(RejectReason))      # index = code
@@ -236,7 +237,7 @@ def _check_layout(f, path: Path) -> int:
             raise ResultsFileError(f"{path}: damaged results file: no root attribute {key!r}")
     done = int(f.attrs["completed_rounds"])
     n, p = int(f.attrs["n_nodes"]), int(f.attrs["n_params"])
-    expect = {f"rounds/{k}": (done,) for k in ROUND_DATASETS}
+    expect = {f"rounds/{k}": (done,) for k in ROUND_DATASETS if k != "idle" or fv >= 2}
     expect.update({f"nodes/{k}": (done, n) for k in NODE_DATASETS})
     expect.update({"nodes/malicious": None, "nodes/attack": None, "models/w": (done + 1, p)})
     for name, need in expect.items():
@@ -421,6 +422,10 @@ class ResultsWriter:
             raise _open_error(path, exc) from None
         try:
             done = _check_layout(f, path)
+            if int(f.attrs["format_version"]) < FORMAT_VERSION:
+                raise ResultsFileError(f"{path}: cannot resume: written in results format "
+                                       f"{int(f.attrs['format_version'])}, this hpc-zkfl writes "
+                                       f"{FORMAT_VERSION}; start a new run")
             for what, want in (("n_nodes", n_nodes), ("n_params", n_params)):
                 have = int(f.attrs[what])
                 if want is not None and int(want) != have:
@@ -518,8 +523,10 @@ class ResultsWriter:
         ds[t] = w
         accepted = int(per_node["accepted"].sum())
         late = int(per_node["late"].sum())
+        idle = int((reason == RejectReason.IDLE).sum())
         scalars = {"round": t, "accuracy": float(rec.accuracy), "loss": float(rec.loss),
-                   "accepted": accepted, "late": late, "rejected": n - accepted - late}
+                   "accepted": accepted, "late": late, "idle": idle,
+                   "rejected": n - accepted - late - idle}
         times = {p: float(rec.times.get(p, math.nan)) for p in PHASES}
         for name in ROUND_DATASETS:
             f["rounds"][name].resize(t, axis=0)
@@ -629,7 +636,9 @@ def load_results(path) -> Results:
     try:
         with f:
             done = _check_layout(f, path)
-            rounds = {k: f["rounds"][k][:done] for k in ROUND_DATASETS}
+            rounds = {k: (f["rounds"][k][:done] if k in f["rounds"] else
+                          np.zeros(done, dtype=np.int64))       # "idle": format 1 had none
+                      for k in ROUND_DATASETS}
             nodes = {k: f["nodes"][k][:done] for k in NODE_DATASETS}
             attrs = f["nodes/reject_reason"].attrs
             names = tuple(str(n) for n in _get_attrs(attrs).get("reason_names", REASON_NAMES))

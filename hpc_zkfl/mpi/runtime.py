@@ -75,7 +75,7 @@ def build_federation(cfg: RunConfig, proving_key=None, with_statement=True):
     seed = cfg.run.seed
     dataset = load_dataset(cfg.data.dataset, seed, cfg.data.test_fraction)
     partition = make_partition(dataset, cfg.nodes.count, cfg.data.partition,
-                               cfg.data.dirichlet_alpha, seed)
+                               cfg.data.dirichlet_alpha, seed, cfg.data.samples_per_node)
     m = cfg.model
     depth = (m.merkle_depth or merkle_depth_for(partition)) if m.data_binding else 0
     spec = spec_for_dataset(dataset, m.kind, m.batch_size, m.learning_rate, m.norm_bound,
@@ -88,7 +88,7 @@ def build_federation(cfg: RunConfig, proving_key=None, with_statement=True):
     proofs = cfg.aggregation.proofs
     statement = NodeStatement(spec) if proofs and with_statement else None
     return Federation(dataset, partition, spec, seed, attack, malicious, proofs, statement,
-                      proving_key, cfg.run.backend)
+                      proving_key, cfg.run.backend, per_round=cfg.nodes.per_round)
 
 
 def aggregation_of(cfg: RunConfig):
@@ -185,7 +185,10 @@ def _worker(comm, cfg, mine):
         if cmd[0] == "stop":
             break
         _, t, w, w_prev = cmd
+        participating = mine[0].fed.participants(t) if mine else None
         for node in mine:
+            if not participating[node.id]:
+                continue
             _slow(cfg, node.id)
             try:
                 msg = node.step(t, w, w_prev)
@@ -212,12 +215,15 @@ def _collect(comm, cfg, fed, t, deadline, owner, local_nodes, w, w_prev):
     from mpi4py import MPI
     from hpc_zkfl.fl.node import NodeMessage
     messages, stale = {}, 0
+    participating = fed.participants(t)
     for node in local_nodes:
+        if not participating[node.id]:
+            continue
         _slow(cfg, node.id)
         msg = node.step(t, w, w_prev)
         if time.perf_counter() <= deadline:
             messages[node.id] = NodeMessage.from_bytes(msg.to_bytes())
-    expected = {i for i in range(fed.n_nodes) if owner[i] != 0}
+    expected = {i for i in range(fed.n_nodes) if owner[i] != 0 and participating[i]}
     status = MPI.Status()
     while expected - set(messages) and time.perf_counter() < deadline:
         if not comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_RESULT, status=status):
@@ -235,6 +241,10 @@ def _collect(comm, cfg, fed, t, deadline, owner, local_nodes, w, w_prev):
         if not 0 <= slot < fed.n_nodes or owner[slot] != sender:
             log.warning("rank %d sent a message for node %d, which it does not host", sender, slot)
             continue
+        if not participating[slot]:
+            log.warning("rank %d sent a message for node %d, which is idle in round %d",
+                        sender, slot, t)
+            continue
         try:
             messages[slot] = NodeMessage.from_bytes(raw[_ENVELOPE.size:])
         except ValueError as exc:
@@ -246,7 +256,7 @@ def _root(comm, cfg, fed, mine, owner, commitments, out, resume, hosts):
     from tqdm import tqdm
 
     from hpc_zkfl.fl.server import process_round
-    from hpc_zkfl.io.results import ResultsWriter, RoundRecord, collect_metadata
+    from hpc_zkfl.io.results import RejectReason, ResultsWriter, RoundRecord, collect_metadata
 
     aggregation = aggregation_of(cfg)
     if resume:
@@ -298,11 +308,12 @@ def _root(comm, cfg, fed, mine, owner, commitments, out, resume, hosts):
             if t == cfg.faults.kill_after_round:
                 log.warning("fault injection: the root dies after round %d", t)
                 os._exit(137)                   # as a killed job: no clean-up, no finalize
-            verified += int(np.sum(~outcome.late)) if fed.proofs else 0
+            idle = outcome.reason == RejectReason.IDLE
+            verified += int(np.sum(~outcome.late & ~idle)) if fed.proofs else 0
             w_prev, w = w, outcome.w
             bar.update(1)
             bar.set_postfix(acc=f"{outcome.accuracy:.3f}", accepted=int(outcome.accepted.sum()),
-                            rejected=int((~outcome.accepted & ~outcome.late).sum()),
+                            rejected=int((~outcome.accepted & ~outcome.late & ~idle).sum()),
                             late=int(outcome.late.sum()), proofs_checked=verified)
     finally:
         bar.close()

@@ -344,3 +344,16 @@ def test_rejects_bad_inputs(group):
 
 def test_module_exports():
     assert set(msm_mod.__all__) >= {"msm", "msm_g1", "msm_g2", "msm_values", "plan", "random_points"}
+
+
+def test_short_scalars_use_fewer_windows_and_agree(rng):
+    """Short scalars (the common case of small fixed-point values) take fewer windows; the
+    sum must not change, including at the carry edge where every bit is set."""
+    from hpc_zkfl.algebra.msm import scalar_bits
+    points, logs = independent_points(G1, rng, 40)
+    for bits in (1, 8, 13, 31, 64, 65):
+        ks = [rng.randrange(1 << bits) for _ in range(39)] + [(1 << bits) - 1]
+        assert scalar_bits(ints_to_limbs(ks)) == bits + 1
+        expected = dlog_oracle(G1, logs, ks)
+        for window in (None, 3, 7):
+            assert run_msm(G1, points, ks, window=window) == expected, (bits, window)

@@ -178,3 +178,14 @@ def test_sample_batch(rng):
         sample_batch(node, 0, seed, 1, 0)
     with pytest.raises(ValueError, match="round_index"):
         sample_batch(node, 4, seed, -1, 0)
+
+
+def test_partition_shared_allows_more_nodes_than_samples():
+    from hpc_zkfl.fl.data import partition_shared
+    parts = partition_shared(455, 1000, 4, seed=2)
+    assert len(parts) == 1000 and all(len(p) == 4 for p in parts)
+    counts = np.bincount(np.concatenate(parts), minlength=455)
+    assert counts.min() >= 8 and counts.max() <= 9            # 4000 slots over 455 samples
+    assert all(np.array_equal(a, b) for a, b in zip(parts, partition_shared(455, 1000, 4, seed=2)))
+    with pytest.raises(ValueError, match="per_node"):
+        partition_shared(10, 5, 11, seed=0)

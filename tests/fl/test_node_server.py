@@ -155,3 +155,35 @@ def test_krum_with_too_few_updates_lowers_f():
         "krum", {"n_malicious": 1, "multi": 2})
     assert _feasible(Aggregation("krum", {"n_malicious": 1, "multi": 1}), 2) == ("median", {})
     assert _feasible(Aggregation("median", {}), 1) == ("median", {})
+
+
+def test_partial_participation_draws_the_same_nodes_everywhere():
+    fed = federation(None, "none")
+    fed.per_round = 0
+    assert fed.participants(3).all()
+    fed.per_round = 2
+    draws = [fed.participants(t) for t in range(1, 41)]
+    assert all(d.sum() == 2 for d in draws)
+    assert all(np.array_equal(d, fed.participants(t)) for t, d in enumerate(draws, 1))
+    counts = np.sum(draws, axis=0)
+    assert counts.min() > 0 and len({tuple(d) for d in draws}) > 1    # not always the same
+
+
+def test_idle_nodes_are_neither_late_nor_rejected(keys):
+    fed = federation(keys, "sign_flip")
+    fed.per_round = 2
+    t, w = 1, initial_model(fed)
+    part = fed.participants(t)
+    nodes = [FederatedNode(i, fed) for i in range(fed.n_nodes)]
+    # Every node answers, the idle ones too: the root ignores what it did not ask for.
+    msgs = {n.id: NodeMessage.from_bytes(n.step(t, w).to_bytes()) for n in nodes}
+    out = process_round(fed, t, w, msgs, aggregation_of(parse_config("")))
+    assert (out.reason[~part] == RejectReason.IDLE).all()
+    assert not out.late.any() and not out.accepted[~part].any()
+    for i in np.flatnonzero(part):
+        want = RejectReason.INVALID_PROOF if fed.malicious[i] else RejectReason.ACCEPTED
+        assert out.reason[i] == want
+    # A participant that did not answer is late; an idle one is still idle.
+    quiet = {i: m for i, m in msgs.items() if part[i] and i != np.flatnonzero(part)[0]}
+    out = process_round(fed, t, w, quiet, aggregation_of(parse_config("")))
+    assert out.late.sum() == 1 and (out.reason[~part] == RejectReason.IDLE).all()

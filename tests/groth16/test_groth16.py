@@ -161,3 +161,30 @@ def test_batch_verify_names_exactly_the_bad_proofs(system, rnd):
         False, True, False]                   # malformed items are invalid, not errors
     assert batch_verify(pk.vk, []) == []
     assert batch_verify(pk.vk, [(x1, p1)]) == [True]
+
+
+def test_batch_verify_many_signed_signals_names_the_invalid(rng):
+    """Statements with many public signals that are small signed integers (as the node
+    statements' w and u): a batch with several bad proofs names exactly those, through the
+    per-proof IC path with short, sign-split scalars."""
+    from hpc_zkfl.circuit import ConstraintSystem
+
+    cs = ConstraintSystem()
+    a = cs.public_inputs("a", 24)
+    cs.public_output("s", cs.sum([cs.mul(v, v) for v in a]))
+    r1cs, solver = cs.compile()
+    pk = setup(r1cs, backend="cpu", rng=rng)
+    items = []
+    for _ in range(12):
+        values = [rng.randrange(-(1 << 31), 1 << 31) for _ in range(24)]
+        values[0] = R - 5 if rng.random() < 0.5 else values[0]      # a full-width signal too
+        sol = solver.solve({"a": values})
+        items.append((sol.public_signals, prove(pk, r1cs, sol.witness, backend="cpu", rng=rng)))
+    bad = {1, 4, 5, 11}
+    for j in bad:
+        x = list(items[j][0])
+        x[3] = (x[3] + 1) % R
+        items[j] = (x, items[j][1])
+    assert batch_verify(pk.vk, items, backend="cpu", rng=rng) == [j not in bad for j in range(12)]
+    assert batch_verify(pk.vk, [items[j] for j in range(12) if j not in bad], backend="cpu",
+                        rng=rng) == [True] * 8

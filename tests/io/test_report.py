@@ -1,8 +1,11 @@
 """`hpc-zkfl report`: the summary table's figures for two hand-made runs, and the PNG plots."""
+import re
+
 import numpy as np
 import pytest
 
 from hpc_zkfl.io.report import PLOT_FILES, run_report, summarize, write_plots
+from hpc_zkfl.io.retention import retention_rows, retention_table, write_retention_plots
 from hpc_zkfl.io.results import (RejectReason, ResultsFileError, ResultsWriter, RoundRecord,
                                  load_results)
 
@@ -141,3 +144,63 @@ def test_report_of_a_bad_file(tmp_path):
     bad.write_text("not a results file")
     with pytest.raises(ResultsFileError, match="notes.h5: not an HDF5 file"):
         run_report([bad], tmp_path / "plots")
+
+
+def retention_config(partition, attack, fraction, strategy="fedavg", proofs=True, rounds=2,
+                     name="x"):
+    return {"run": {"name": name, "rounds": rounds, "seed": 0, "output": f"{name}.h5"},
+            "data": {"dataset": "digits", "partition": partition, "dirichlet_alpha": 0.5},
+            "nodes": {"count": 2, "per_rank": 0}, "model": {"kind": "ovr"},
+            "attack": {"kind": attack, "fraction": fraction},
+            "aggregation": {"strategy": strategy, "proofs": proofs}}
+
+
+def test_retention_table_and_plots(tmp_path):
+    """Retention = final accuracy / the clean FedAvg run's of the same setting; runs of
+    another setting, incomplete runs and settings without a baseline are left out."""
+    runs = [  # (partition, attack, fraction, strategy, proofs, final accuracy, rounds written)
+        ("iid", "none", 0.0, "fedavg", False, 0.80, 2),
+        ("iid", "none", 0.0, "fedavg", True, 0.70, 2),        # the unproven one is the baseline
+        ("iid", "sign_flip", 0.3, "fedavg", True, 0.80, 2),
+        ("iid", "sign_flip", 0.3, "fedavg", False, 0.20, 2),
+        ("iid", "sign_flip", 0.3, "median", False, 0.60, 2),
+        ("iid", "label_flip", 0.5, "fedavg", True, 0.40, 2),
+        ("iid", "scaling", 0.3, "krum", False, 0.9, 1),        # incomplete: left out
+        ("dirichlet", "none", 0.0, "fedavg", False, 0.50, 2),
+        ("dirichlet", "sign_flip", 0.3, "fedavg", True, 0.45, 2),
+        ("shared", "sign_flip", 0.3, "fedavg", True, 0.45, 2),  # no baseline: left out
+    ]
+    results = []
+    for k, (part, attack, frac, strategy, proofs, acc, written) in enumerate(runs):
+        cfg = retention_config(part, attack, frac, strategy, proofs, name=f"r{k}")
+        path = make_run(tmp_path / f"r{k}.h5", cfg, ["none", "none"], [[A, A]] * written,
+                        accuracy=[0.1, acc][:written], proof_time=[1.0] * written,
+                        verify_time=0.0, total=[1.0] * written)
+        results.append(load_results(path))
+    rows = retention_rows(results)
+    got = {(r.setting, r.attack, r.defense): round(r.retention, 6) for r in rows}
+    assert got == {("iid", "sign_flip", "proofs"): 1.0, ("iid", "sign_flip", "fedavg"): 0.25,
+                   ("iid", "sign_flip", "median"): 0.75, ("iid", "label_flip", "proofs"): 0.5,
+                   ("dirichlet0.5", "sign_flip", "proofs"): 0.9}
+    headers, table = retention_table(rows, ("sign_flip", "label_flip"))
+    assert headers == ["setting", "attack", "malicious", "proofs", "fedavg", "median"]
+    assert table[0] == ["dirichlet0.5", "sign_flip", "30%", "90.0%", "-", "-"]
+    assert table[1] == ["iid", "sign_flip", "30%", "100.0%", "25.0%", "75.0%"]
+    assert table[2] == ["iid", "label_flip", "50%", "50.0%", "-", "-"]
+    plots = write_retention_plots(rows, tmp_path / "plots")
+    assert sorted(p.name for p in plots) == ["retention_dirichlet0.5.png", "retention_iid.png"]
+    assert all(p.read_bytes()[:8] == PNG_SIGNATURE for p in plots)
+    text = run_report([r.path for r in results], tmp_path / "report")
+    assert "accuracy retention" in text and "retention_iid.png" in text
+    assert re.search(r"\niid +sign_flip +30% +100\.0% +25\.0% +75\.0%\n", text)
+
+
+def test_idle_nodes_are_not_rejections(tmp_path):
+    path = make_run(tmp_path / "sampled.h5", {"attack": {"kind": "none"}}, ["none"] * 3,
+                    [[A, RejectReason.IDLE, I], [RejectReason.IDLE, A, RejectReason.IDLE]],
+                    accuracy=[0.5, 0.6], proof_time=[1.0, 1.0], verify_time=0.0,
+                    total=[1.0, 1.0])
+    res = load_results(path)
+    assert res.rounds["idle"].tolist() == [1, 2]
+    assert res.rounds["rejected"].tolist() == [1, 0]
+    assert parse_table(summarize([res]))["sampled"]["rejected"] == "1"

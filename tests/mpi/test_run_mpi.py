@@ -152,3 +152,23 @@ def test_report(tmp_path):
     proc = hpc_zkfl(["report", out, "--out", tmp_path / "plots"])
     assert "report" in proc.stdout
     assert list((tmp_path / "plots").glob("*.png"))
+
+
+def test_partial_participation(tmp_path):
+    """per_round nodes take part each round; the others are IDLE, neither late nor rejected,
+    and every participating poisoned update is still rejected."""
+    cfg = write_config(tmp_path, "sampled", rounds=4, extra="[nodes]\ncount = 6\nper_round = 3\n")
+    cfg.write_text(cfg.read_text().replace("[nodes]\ncount = 6\n\n", "", 1))
+    out = tmp_path / "sampled.h5"
+    hpc_zkfl(["run", cfg, "--output", out], ranks=2)
+    res = load_results(out)
+    reason = res.nodes["reject_reason"]
+    idle = reason == RejectReason.IDLE
+    assert (idle.sum(axis=1) == 3).all() and (res.rounds["idle"] == 3).all()
+    assert (res.rounds["accepted"] + res.rounds["rejected"] + res.rounds["late"]
+            + res.rounds["idle"] == 6).all()
+    taking_part = ~idle
+    mal = np.broadcast_to(res.malicious, reason.shape)
+    assert (reason[taking_part & mal] == RejectReason.INVALID_PROOF).all()
+    assert (reason[taking_part & ~mal] == RejectReason.ACCEPTED).all()
+    assert len({tuple(row) for row in idle}) > 1            # a new draw each round
