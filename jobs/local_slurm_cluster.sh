@@ -63,7 +63,8 @@ PartitionName=cpu Nodes=$HOST Default=YES MaxTime=INFINITE State=UP OverSubscrib
 CONF
 
 echo "== daemons"
-pgrep -x slurmctld >/dev/null || slurmctld
+# -c: start without the job state of an earlier run, whose jobs would queue ahead of ours.
+pgrep -x slurmctld >/dev/null || slurmctld -c
 pgrep -x slurmd >/dev/null || slurmd
 for _ in $(seq 60); do
   sinfo -h -o "%T" 2>/dev/null | grep -qE "idle|mixed|alloc" && break
@@ -73,11 +74,25 @@ sinfo
 
 echo "== sbatch"
 RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/hpc-zkfl-slurm.XXXXXX")
+# 3 ranks (root + 2 workers) even on a 2-core machine: --overcommit lets tasks share cores,
+# otherwise the job waits forever for CPUs the node does not have (reason PartitionConfig).
 JOB=$(HPC_ZKFL_VENV="$VIRTUAL_ENV" HPC_ZKFL_RESULTS="$RESULTS" \
-      sbatch --parsable --ntasks=3 --cpus-per-task=1 --output="$RESULTS/slurm-%j.out" \
-      --export=ALL jobs/slurm_cpu.sbatch "$CONFIG")
+      sbatch --parsable --ntasks=3 --cpus-per-task=1 --overcommit \
+      --output="$RESULTS/slurm-%j.out" --export=ALL jobs/slurm_cpu.sbatch "$CONFIG")
 echo "job $JOB submitted; results under $RESULTS"
-while squeue -h -j "$JOB" 2>/dev/null | grep -q .; do sleep 2; done
+WAITED=0
+while squeue -h -j "$JOB" 2>/dev/null | grep -q .; do
+  sleep 2; WAITED=$((WAITED + 2))
+  if [ $((WAITED % 60)) -eq 0 ]; then
+    echo "  still waiting after ${WAITED} s: $(squeue -h -j "$JOB" -o '%T, reason %r')"
+  fi
+  if [ "$WAITED" -ge "${HPC_ZKFL_SLURM_WAIT:-900}" ]; then
+    echo "error: job $JOB did not finish in ${WAITED} s; cancelled" >&2
+    squeue -j "$JOB" -o "%i %T %r" >&2 || true
+    scancel "$JOB" || true
+    exit 1
+  fi
+done
 STATE=$(sacct -n -X -j "$JOB" -o State 2>/dev/null | head -1 | tr -d ' ' || true)
 cat "$RESULTS"/slurm-"$JOB".out
 
