@@ -8,11 +8,13 @@ the same files).  Every run is a real `hpc-zkfl run` of a generated configuratio
 process, as one MPI rank hosting every node), written to its own HDF5 file in --out; a file
 that is already complete is kept, so an interrupted sweep resumes where it stopped, and
 `--table-only` rebuilds the table from the files alone.  The default federation: 50 nodes, 10
-drawn each round (FedAvg's C = 0.2), 40 rounds of one batch of 8 per participant.
+drawn each round (FedAvg's C = 0.2), 60 rounds of one batch of 8 per participant, the server's
+step halving every 15 rounds (with a constant step the final accuracy moves by a few points
+from round to round with the draw of participants, more than the effect being measured).
 
-Usage: python benchmarks/bench_retention.py [--out results/retention] [--rounds 40]
-           [--nodes 50] [--per-round 10] [--fractions 0.1,0.3,0.5] [--attacks ...]
-           [--table-only]
+Usage: python benchmarks/bench_retention.py [--out results/retention] [--rounds 60]
+           [--server-lr-half-life 15] [--nodes 50] [--per-round 10] [--fractions 0.1,0.3,0.5]
+           [--attacks ...] [--seed 0] [--plots DIR] [--table-only]
 """
 import argparse
 import time
@@ -54,6 +56,7 @@ norm_bound = 8.0
 
 [aggregation]
 {aggregation}
+server_lr_half_life = {half_life}
 
 [attack]
 kind = "{attack}"
@@ -82,6 +85,7 @@ def grid(args):
                                            f=min(f, (k - 3) // 2))
         text = TEMPLATE.format(name=name, seed=args.seed, rounds=args.rounds, partition=part_text,
                                nodes=n, per_round=args.per_round, aggregation=aggregation,
+                               half_life=float(args.server_lr_half_life),
                                attack=attack, fraction=fraction)
         out.append((name, text))
     return out
@@ -151,7 +155,9 @@ def retention_summary(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("results/retention"))
-    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--rounds", type=int, default=60)
+    ap.add_argument("--server-lr-half-life", type=float, default=15.0,
+                    help="rounds over which the server's step halves (0: constant)")
     ap.add_argument("--nodes", type=int, default=50)
     ap.add_argument("--per-round", type=int, default=10, help="participants per round (0: all)")
     ap.add_argument("--plots", type=Path, help="also write the retention plots into this folder")

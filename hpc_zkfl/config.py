@@ -6,7 +6,7 @@ file, the key and what was expected.  `configs/quickstart.toml` shows every sect
 """
 import math
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -84,6 +84,8 @@ class AggregationSection:
     trim_fraction: float = 0.1
     krum_malicious: int = 0
     krum_multi: int = 1
+    server_lr: float = 1.0
+    server_lr_half_life: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,8 @@ _CHECKS = {
         "trim_fraction": (lambda v: 0 <= v < 0.5, "a number in [0, 0.5)"),
         "krum_malicious": (_non_negative, "an integer >= 0"),
         "krum_multi": (_positive, "an integer >= 1"),
+        "server_lr": (_positive, "a number > 0"),
+        "server_lr_half_life": (_non_negative, "a number of rounds >= 0 (0: no decay)"),
     }),
     "attack": (AttackSection, {
         "kind": (lambda v: v in ATTACK_KINDS, f"one of {', '.join(ATTACK_KINDS)}"),
@@ -277,9 +281,19 @@ def resume_conflicts(stored: dict, cfg: RunConfig) -> list:
         for key, value in values.items():
             if (section, key) in _RESUMABLE_CHANGES:
                 continue
-            if stored.get(section, {}).get(key) != value:
+            # A key added since the file was written counts as its default there.
+            old = stored.get(section, {}).get(key, _default(section, key))
+            if old != value:
                 out.append(f"{section}.{key}")
     return out
+
+
+def _default(section: str, key: str):
+    cls = _CHECKS.get(section, (None,))[0]
+    for f in fields(cls) if cls else ():
+        if f.name == key and f.default is not MISSING:
+            return f.default
+    return None
 
 
 def _toml_value(v) -> str:

@@ -42,6 +42,8 @@ def test_defaults_and_types():
     ("[attack]\nkind = \"sign_flip\"\nfraction = 1.5\n", "fraction must be a number in"),
     ("[aggregation]\nstrategy = \"krum\"\nkrum_malicious = 5\n", "krum needs"),
     ("[faults]\nslow_nodes = [99]\n", "not node ids"),
+    ("[aggregation]\nserver_lr = 0\n", "server_lr must be a number > 0"),
+    ("[aggregation]\nserver_lr_half_life = -1\n", "server_lr_half_life must be a number"),
     ("[nodes]\ncount = 4\nper_round = 5\n", "more than the 4 nodes"),
     ("[nodes]\ncount = 20\nper_round = 4\n[aggregation]\nstrategy = \"krum\"\nkrum_malicious = 1\n",
      "krum needs nodes.per_round"),
@@ -74,3 +76,13 @@ def test_toml_round_trip_and_overrides():
         with_overrides(cfg, {"nodes.cont": 3})
     with pytest.raises(ConfigError, match="count must be an integer >= 1"):
         with_overrides(cfg, {"nodes.count": 0})
+
+
+def test_resume_takes_keys_missing_from_an_older_file_as_their_defaults():
+    from hpc_zkfl.config import resume_conflicts
+    cfg = load_config(ROOT / "configs" / "quickstart.toml")
+    stored = cfg.as_dict()
+    del stored["aggregation"]["server_lr"]             # written before the key existed
+    assert resume_conflicts(stored, cfg) == []
+    changed = with_overrides(cfg, {"aggregation.server_lr": 0.5})
+    assert resume_conflicts(stored, changed) == ["aggregation.server_lr"]

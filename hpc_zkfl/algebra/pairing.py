@@ -397,6 +397,15 @@ def _final_exp_kernel(fs, out):
     fq12_store(out, 0, final_exponentiation_tuple(f))
 
 
+@jit(parallel=True)
+def _independent_checks_kernel(g1, g2, g1p, coeffs, out):
+    """out[c] = the final exponentiation of check c's Miller product (plain pairs
+    (g1[c], g2[c]), prepared pairs (g1p[c], coeffs)); one check per thread at a time."""
+    for c in prange(g1.shape[0]):
+        f = _miller_range(g1[c], g2[c], 0, g1.shape[1], g1p[c], coeffs, 0, g1p.shape[1])
+        fq12_store(out, c, final_exponentiation_tuple(f))
+
+
 # ---- Python-level API ----------------------------------------------------------------------
 # From this many pairs on, the pairs are split over numba's threads (each chunk repeats the 65
 # squarings of the accumulator, so fewer pairs stay on one thread).  numba.set_num_threads(1)
@@ -659,6 +668,32 @@ def pairing_check_arrays(g1s, g2s, g1s_prepared=None, prepared=None) -> bool:
     return fq12_is_one(_final_exp_of(_miller_partials(g1, g2, g1p, coeffs)))
 
 
+def pairing_checks_arrays(g1s, g2s, g1s_prepared, prepared) -> np.ndarray:
+    """Many independent pairing checks that share prepared G2 points: a (k,) bool array,
+    entry c = whether prod_i e(g1s[c, i], g2s[c, i]) prod_j e(g1s_prepared[c, j], Q_j) = 1
+    with Q_j = prepared[j].  g1s (k, n, 2, 4), g2s (k, n, 2, 2, 4), g1s_prepared
+    (k, m, 2, 4), prepared (m, N_LINES, 3, 2, 4).  The checks run in parallel, each with its
+    own final exponentiation; for one product of many pairs use `pairing_check_arrays`."""
+    g1 = np.asarray(g1s)
+    g2 = np.asarray(g2s)
+    g1p = np.asarray(g1s_prepared)
+    k, n = g1.shape[:2] if g1.ndim == 4 else (None, None)
+    if k is None or g2.ndim != 5 or g2.shape[:2] != (k, n) or g1p.ndim != 4 or g1p.shape[0] != k:
+        raise ValueError(f"expected g1s (k, n, 2, 4), g2s (k, n, 2, 2, 4) and g1s_prepared "
+                         f"(k, m, 2, 4), got {g1.shape}, {g2.shape} and {g1p.shape}")
+    m = g1p.shape[1]
+    coeffs = _prepared_array(prepared) if m else _EMPTY_PREPARED
+    if coeffs.shape[0] != m:
+        raise ValueError(f"{m} prepared G1 points per check but {coeffs.shape[0]} prepared G2")
+    g1 = _as_uint64(g1.reshape(k * n, 2, 4), (2, 4), "G1 points").reshape(k, n, 2, 4)
+    g2 = _as_uint64(g2.reshape(k * n, 2, 2, 4), (2, 2, 4), "G2 points").reshape(k, n, 2, 2, 4)
+    g1p = _as_uint64(g1p.reshape(k * m, 2, 4), (2, 4), "G1 points").reshape(k, m, 2, 4)
+    out = np.empty((k,) + FQ12_SHAPE, dtype=np.uint64)
+    if k:
+        _independent_checks_kernel(g1, g2, g1p, coeffs, out)
+    return np.array([fq12_value_is_one(v) for v in out], dtype=bool)
+
+
 def fq12_is_one(value) -> bool:
     """Whether a (2, 3, 2, 4) Fq12 value is 1."""
     return fq12_value_is_one(value)
@@ -667,4 +702,4 @@ def fq12_is_one(value) -> bool:
 __all__ = ["N_LINES", "PARALLEL_MIN_PAIRS", "final_exponentiation", "fq12_from_coeffs",
            "fq12_is_one", "fq12_mul_values", "fq12_one", "fq12_to_coeffs", "fq12_to_py_ecc",
            "miller_loop", "miller_loop_prepared", "multi_pairing", "pairing", "pairing_check",
-           "pairing_check_arrays", "prepare_g2"]
+           "pairing_check_arrays", "pairing_checks_arrays", "prepare_g2"]

@@ -24,10 +24,22 @@ from .strategies import aggregate
 
 @dataclass
 class Aggregation:
-    """Which aggregator and its options (`hpc_zkfl.fl.strategies.aggregate`)."""
+    """Which aggregator and its options (`hpc_zkfl.fl.strategies.aggregate`), and the server
+    learning rate: w_{t+1} = w_t + eta_t * aggregate, eta_t = server_lr * 2^(-(t-1) / half_life)
+    (constant without a half-life).  A server step size apart from the nodes' one is FedOpt's
+    (Reddi et al., "Adaptive Federated Optimization", ICLR 2021); decaying it lets the model
+    settle instead of moving with every round's draw of participants, without changing what a
+    node proves."""
 
     strategy: str = "fedavg"
     options: dict = None
+    server_lr: float = 1.0
+    half_life: float = 0.0
+
+    def step_size(self, t: int) -> float:
+        if not self.half_life:
+            return self.server_lr
+        return self.server_lr * 0.5 ** ((t - 1) / self.half_life)
 
 
 @dataclass
@@ -134,6 +146,9 @@ def process_round(fed: Federation, t: int, w, messages: dict, aggregation: Aggre
         for i in ids:
             if i not in chosen:
                 reason[i] = RejectReason.NOT_SELECTED
+        eta = aggregation.step_size(t)
+        if eta != 1.0:                          # fixed point: round to the nearest unit
+            step = np.rint(eta * np.asarray(step, dtype=np.float64)).astype(np.int64)
         new_w = np.clip(new_w + step, fmt.lo, fmt.hi)
     t_aggregate = time.perf_counter() - t0
 

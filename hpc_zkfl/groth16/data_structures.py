@@ -7,9 +7,11 @@ Wire indices follow the constraint system (iden3 order: wire 0 is the constant 1
 1..n_public the public signals, the rest private).
 """
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
+from hpc_zkfl.algebra.fields import FQ
 from hpc_zkfl.algebra.pairing import prepare_g2
 
 
@@ -68,6 +70,17 @@ class PreparedVerifyingKey:
     @property
     def n_public(self) -> int:
         return self.vk.n_public
+
+    @cached_property
+    def gamma_abc_g1(self) -> np.ndarray:
+        return np.ascontiguousarray(self.vk.gamma_abc_g1, dtype=np.uint64)
+
+    @cached_property
+    def neg_gamma_abc_g1(self) -> np.ndarray:
+        """-IC_i, the bases of negative public signals taken as signed integers."""
+        out = self.gamma_abc_g1.copy()
+        out[:, 1] = FQ.neg(out[:, 1])
+        return out
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def aggregation_of(cfg: RunConfig):
     g = cfg.aggregation
     options = {"trimmed_mean": {"trim_fraction": g.trim_fraction},
                "krum": {"n_malicious": g.krum_malicious, "multi": g.krum_multi}}
-    return Aggregation(g.strategy, options.get(g.strategy, {}))
+    return Aggregation(g.strategy, options.get(g.strategy, {}), g.server_lr, g.server_lr_half_life)
 
 
 def initial_model(fed) -> np.ndarray:

@@ -196,6 +196,39 @@ def test_pairing_check_groth16_shape(vector_points):
                                    np.stack([prep_q, prep_q2]))
 
 
+def test_independent_checks_each_match_pairing_check(vector_points):
+    # Check c: e(a_c P, bQ) e(-a_c b P, Q) e(P2, Q2) = 1 with Q, Q2 prepared, shared by all
+    # checks; the odd checks are spoiled by a wrong scalar.
+    (p, q), (p2, q2) = vector_points[:2]
+    b = 4242
+    bq = from_py_ecc_g2(bn.multiply(_py_g2(q), b))
+    plain_g1, plain_g2, prepared_g1, expected = [], [], [], []
+    for c, a in enumerate([3, 5, 7, 11, 13]):
+        ap = from_py_ecc_g1(bn.multiply(_py_g1(p), a))
+        abp = from_py_ecc_g1(bn.multiply(_py_g1(p), a * b + c % 2))
+        plain_g1.append(G1.encode([ap]))
+        plain_g2.append(G2.encode([bq]))
+        prepared_g1.append(G1.encode([neg_g1(abp), p2, neg_g1(p2)]))
+        expected.append(c % 2 == 0)
+    prepared = pr.prepare_g2(G2.encode([q, q2, q2]))
+    got = pr.pairing_checks_arrays(np.stack(plain_g1), np.stack(plain_g2),
+                                   np.stack(prepared_g1), prepared)
+    assert got.tolist() == expected
+    for c in range(5):
+        assert pr.pairing_check_arrays(plain_g1[c], plain_g2[c], prepared_g1[c],
+                                       prepared) == expected[c]
+    empty = pr.pairing_checks_arrays(np.zeros((0, 1, 2, 4), np.uint64),
+                                     np.zeros((0, 1, 2, 2, 4), np.uint64),
+                                     np.zeros((0, 3, 2, 4), np.uint64), prepared)
+    assert empty.shape == (0,)
+    with pytest.raises(ValueError):
+        pr.pairing_checks_arrays(np.stack(plain_g1), np.stack(plain_g2)[:4],
+                                 np.stack(prepared_g1), prepared)
+    with pytest.raises(ValueError):
+        pr.pairing_checks_arrays(np.stack(plain_g1), np.stack(plain_g2),
+                                 np.stack(prepared_g1), prepared[:2])
+
+
 # ---- prepared G2 -------------------------------------------------------------------------
 def test_prepared_miller_loop_equals_plain(vector_points):
     ps, qs = zip(*vector_points)

@@ -187,3 +187,23 @@ def test_idle_nodes_are_neither_late_nor_rejected(keys):
     quiet = {i: m for i, m in msgs.items() if part[i] and i != np.flatnonzero(part)[0]}
     out = process_round(fed, t, w, quiet, aggregation_of(parse_config("")))
     assert out.late.sum() == 1 and (out.reason[~part] == RejectReason.IDLE).all()
+
+
+def test_server_learning_rate_scales_and_decays_the_step():
+    from hpc_zkfl.fl.server import Aggregation
+    assert Aggregation().step_size(7) == 1.0
+    decayed = Aggregation(server_lr=0.8, half_life=10.0)
+    assert decayed.step_size(1) == 0.8 and decayed.step_size(11) == pytest.approx(0.4)
+    text = CONFIG.format(kind="none", extra="").replace("fraction = 0.5", "fraction = 0.0")
+    text = text.replace("[attack]", "[aggregation]\nproofs = false\n[attack]")
+    cfg = parse_config(text)
+    fed = build_federation(cfg)
+    nodes = [FederatedNode(i, fed) for i in range(fed.n_nodes)]
+    w = initial_model(fed)
+    msgs = {n.id: n.step(3, w) for n in nodes}
+    full = process_round(fed, 3, w, msgs, aggregation_of(cfg)).w - w
+    half = parse_config(text.replace("proofs = false", "proofs = false\nserver_lr = 2.0\n"
+                                     "server_lr_half_life = 1.0"))
+    quarter = process_round(fed, 3, w, msgs, aggregation_of(half)).w - w   # 2 * 2^-2 = 0.5
+    assert np.abs(full).max() > 10
+    assert np.array_equal(quarter, np.rint(0.5 * full).astype(np.int64))

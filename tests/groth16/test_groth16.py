@@ -12,6 +12,7 @@ from hpc_zkfl.algebra.fields import FR
 from hpc_zkfl.algebra.limbs import ints_to_limbs
 from hpc_zkfl.algebra.msm import msm_g2
 from hpc_zkfl.algebra.subgroup import random_twist_points
+from hpc_zkfl.groth16 import verifier
 from hpc_zkfl.groth16 import (Proof, UnsatisfiedWitnessError, batch_verify, prepare_verifying_key,
                               prove, setup, verify)
 from hpc_zkfl.groth16.r1cs_to_qap import compute_h, domain_size, lagrange_at, qap_at
@@ -161,6 +162,26 @@ def test_batch_verify_names_exactly_the_bad_proofs(system, rnd):
         False, True, False]                   # malformed items are invalid, not errors
     assert batch_verify(pk.vk, []) == []
     assert batch_verify(pk.vk, [(x1, p1)]) == [True]
+
+
+@pytest.mark.parametrize("bad", [set(), {17}, {0, 9, 10, 33}, set(range(0, 40, 2)),
+                                 set(range(40))])
+def test_batch_verify_past_the_sample(system, rnd, bad, monkeypatch):
+    """With more proofs than the sample, sparse invalid proofs are found by group tests and
+    bisection, dense ones by single checks; either way exactly the invalid are named."""
+    monkeypatch.setattr(verifier, "SAMPLE_SIZE", 8)
+    group_tests = []
+    batch_ok_ic = verifier._batch_ok_ic
+    monkeypatch.setattr(verifier, "_batch_ok_ic",
+                        lambda *a: group_tests.append(len(a[2])) or batch_ok_ic(*a))
+    r1cs, w, pk, [(x1, _), (x2, _)] = system
+    proofs = [prove(pk, r1cs, w) for _ in range(5)]
+    items = [(x2 if j in bad else x1, proofs[j % 5]) for j in range(40)]
+    assert batch_verify(pk.vk, items, rng=rnd) == [j not in bad for j in range(40)]
+    if len(bad) == 1:      # at most 1 of the 8 sampled is invalid: group tests follow
+        assert group_tests and max(group_tests) > 1
+    if len(bad) == 40:     # all 8 sampled are invalid: single checks only
+        assert not group_tests
 
 
 def test_batch_verify_many_signed_signals_names_the_invalid(rng):
