@@ -227,8 +227,11 @@ def _find_valid(pvk, be, items, rnd) -> np.ndarray:
     if invalid >= DENSE_FRACTION * len(sample):
         ok[rest] = _check_each(pvk, [items[i] for i in rest], ic_points[rest])
         return ok
-    p = (invalid + 0.5) / (len(sample) + 1)
-    group = 1 << max(1, round(np.log2(1 / np.sqrt(p))))
+    if invalid:
+        p = invalid / len(sample)
+        group = 1 << max(1, round(np.log2(1 / np.sqrt(p))))
+    else:                                       # p is likely below 1 / SAMPLE_SIZE
+        group = SAMPLE_SIZE
     for lo in range(0, len(rest), group):
         _test_group(pvk, be, items, ic_points, rest[lo:lo + group], rnd, ok)
     return ok
