@@ -54,7 +54,19 @@ def test_gpu_without_cupy_is_unavailable_with_a_clear_message(registry, no_cupy)
     assert not backends.gpu_available()
     with pytest.raises(BackendUnavailableError, match="gpu backend needs CuPy and a CUDA device"):
         get_backend("gpu")
-    assert backends.available_backends() == ["cpu", "reference"]
+    available = backends.available_backends()
+    assert "gpu" not in available and {"cpu", "reference"} <= set(available)
+
+
+def test_cuda_host_needs_a_compiler_and_is_never_auto(registry, monkeypatch):
+    from hpc_zkfl.backends import kernel_runtime
+
+    monkeypatch.setattr(kernel_runtime, "host_compiler", lambda: None)
+    with pytest.raises(BackendUnavailableError, match="cuda-host backend needs a C.. compiler"):
+        get_backend("cuda-host")
+    monkeypatch.setattr(registry, "_factories", {"cuda-host": registry._factories["cuda-host"]})
+    with pytest.raises(BackendUnavailableError, match="no backend can run here"):
+        get_backend("auto")
 
 
 def test_gpu_with_cupy_but_no_device_is_unavailable(registry, monkeypatch):

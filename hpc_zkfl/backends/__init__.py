@@ -8,6 +8,8 @@ on one kind of hardware:
   CuPy is installed and sees a CUDA device;
 - ``"reference"``: the same API computed with py_ecc and Python integers; slow, for tests
   that check the fast backends against an independent implementation;
+- ``"cuda-host"``: the CUDA kernels of the gpu backend compiled for the CPU by the host C++
+  compiler, under the same orchestration; for checking them on machines without a GPU;
 - ``"auto"``: the GPU backend when it is usable, the CPU backend otherwise (never the
   reference backend).
 
@@ -32,8 +34,9 @@ __all__ = [
 AUTO = "auto"
 # Order in which "auto" tries the registered backends.
 _AUTO_PREFERENCE = ("gpu", "cpu")
-# Backends "auto" never picks: the py_ecc reference is for checking, not for running.
-_NEVER_AUTO = ("reference",)
+# Backends "auto" never picks: the py_ecc reference and the host build of the CUDA kernels
+# are for checking, not for running.
+_NEVER_AUTO = ("reference", "cuda-host")
 
 
 class BackendUnavailableError(RuntimeError):
@@ -147,6 +150,16 @@ def _gpu_backend() -> Any:
     return module.GpuBackend()
 
 
+def _cuda_host_backend() -> Any:
+    from hpc_zkfl.backends.kernel_runtime import host_compiler
+
+    if host_compiler() is None:
+        raise BackendUnavailableError("cuda-host backend needs a C++ compiler (c++, g++ or $CXX)")
+    from hpc_zkfl.backends.gpu import CudaHostBackend
+
+    return CudaHostBackend()
+
+
 def _reference_backend() -> Any:
     from hpc_zkfl.backends.reference import ReferenceBackend
 
@@ -156,3 +169,4 @@ def _reference_backend() -> Any:
 register_backend("cpu", _cpu_backend)
 register_backend("gpu", _gpu_backend)
 register_backend("reference", _reference_backend)
+register_backend("cuda-host", _cuda_host_backend)

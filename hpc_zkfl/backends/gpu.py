@@ -1,0 +1,225 @@
+"""The "gpu" backend: the CUDA kernels of ``kernels/`` launched by CuPy, with the CPU
+backend's API (see :class:`hpc_zkfl.backends.cpu.CpuBackend` for the array conventions).
+
+:class:`KernelBackend` holds the orchestration (MSM, NTT, element-wise Fr) over an executor
+from :mod:`hpc_zkfl.backends.kernel_runtime`.  :class:`GpuBackend` runs it on the device;
+:class:`CudaHostBackend` ("cuda-host") runs the same kernels compiled for the CPU, so the
+test suite checks kernels and orchestration bit for bit against the cpu backend on machines
+without a GPU.  Neither is ever picked by "auto" on a machine without a device.
+
+Pairing checks stay on the CPU: a verification needs a handful of pairings, which the numba
+kernels do in milliseconds, and the root rank that verifies owns no GPU work.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from hpc_zkfl.algebra import ntt as _cpu_ntt
+from hpc_zkfl.algebra import pairing as _pairing
+from hpc_zkfl.algebra.constants import R, fr_root_of_unity
+from hpc_zkfl.algebra.curve import G1, G2
+from hpc_zkfl.algebra.fields import FR
+from hpc_zkfl.algebra.msm import _check_inputs as _check_msm_inputs
+
+from .kernel_runtime import DeviceKernels, HostKernels
+
+# Shared-memory NTT blocks hold 2^SHARED_LOG elements (32 KiB of Fr).
+SHARED_LOG = 10
+# A bucket's points are summed in chunks of at most this many, level by level.
+CHUNK = 16
+# Segments of a window's buckets summed by one thread in the bucket reduction.
+SEGMENT = 16
+MAX_WINDOW = 16
+_TWIDDLE_CACHE = 8
+
+
+def window_bits(n: int) -> int:
+    """Pippenger's window for n points: about log2(n) - 3 bits (2^(c-1) buckets a window
+    leave a few points per bucket), between 4 and MAX_WINDOW."""
+    return max(4, min(MAX_WINDOW, n.bit_length() - 3))
+
+
+class KernelBackend:
+    """The backend API over an executor of the CUDA kernels."""
+
+    name = "kernels"
+
+    def __init__(self, executor):
+        self.kernels = executor
+        self.xp = executor.xp
+        self._twiddles: OrderedDict = OrderedDict()
+        self._one = self.kernels.to_device(FR.encode([1]))
+
+    # ---- element-wise Fr ---------------------------------------------------------------
+    def _binary(self, kernel, a, b):
+        a = np.ascontiguousarray(a, dtype=np.uint64)
+        b = np.ascontiguousarray(b, dtype=np.uint64)
+        if a.shape != b.shape or a.ndim != 2 or a.shape[1] != 4:
+            raise ValueError(f"expected two (n, 4) uint64 arrays of one shape, got {a.shape} and {b.shape}")
+        k = self.kernels
+        da, db = k.to_device(a), k.to_device(b)
+        out = k.empty(a.shape)
+        k.launch(kernel, a.shape[0], out, da, db)
+        return k.to_host(out)
+
+    def fr_mul(self, a, b):
+        return self._binary("fr_mul", a, b)
+
+    def fr_add(self, a, b):
+        return self._binary("fr_add", a, b)
+
+    def fr_sub(self, a, b):
+        return self._binary("fr_sub", a, b)
+
+    def fr_inverse(self, a):
+        a = np.ascontiguousarray(a, dtype=np.uint64)
+        if a.ndim != 2 or a.shape[1] != 4:
+            raise ValueError(f"expected an (n, 4) uint64 array, got {a.shape}")
+        k = self.kernels
+        out = k.empty(a.shape)
+        k.launch("fr_inverse", a.shape[0], out, k.to_device(a))
+        return k.to_host(out)
+
+    # ---- NTT -----------------------------------------------------------------------------
+    def _scalar(self, value: int):
+        return self.kernels.to_device(FR.encode([value % R]))
+
+    def _twiddle_table(self, log_n: int, inverse: bool):
+        """omega^0 .. omega^(n/2 - 1) (omega^-1 for the inverse) on the device, cached."""
+        key = (log_n, inverse)
+        table = self._twiddles.get(key)
+        if table is None:
+            omega = fr_root_of_unity(log_n)
+            base = pow(omega, -1, R) if inverse else omega
+            half = 1 << (log_n - 1)
+            table = self.kernels.empty((half, 4))
+            self.kernels.launch("fr_powers", half, table, self._scalar(base), self._one)
+            self._twiddles[key] = table
+            while len(self._twiddles) > _TWIDDLE_CACHE:
+                self._twiddles.popitem(last=False)
+        else:
+            self._twiddles.move_to_end(key)
+        return table
+
+    def ntt_device(self, x, log_n: int, inverse: bool = False, shift: int | None = None):
+        """The NTT of the device array x ((2^log_n, 4) Montgomery Fr) as a new device array;
+        x is left scaled by the coset powers when a forward shift is given."""
+        k = self.kernels
+        n = 1 << log_n
+        if not inverse and shift is not None:
+            k.launch("fr_scale_by_powers", n, x, self._scalar(shift), self._one)
+        if log_n == 0:
+            y = x.copy()
+        else:
+            y = k.empty((n, 4))
+            k.launch("ntt_bit_reverse", n, y, x, np.uint32(log_n))
+            tw = self._twiddle_table(log_n, inverse)
+            s0 = min(log_n, SHARED_LOG)
+            k.launch("ntt_shared_stages", n // 2, y, tw, np.uint32(s0), np.uint32(log_n),
+                     block=1 << (s0 - 1), shared_mem=32 << s0)
+            for s in range(s0, log_n):
+                k.launch("ntt_stage", n // 2, y, tw, np.uint32(s), np.uint32(log_n))
+        if inverse:
+            base = pow(shift, -1, R) if shift is not None else 1
+            k.launch("fr_scale_by_powers", n, y, self._scalar(base), self._scalar(pow(n, -1, R)))
+        return y
+
+    def ntt(self, values, inverse=False, coset_shift=None):
+        log_n = _cpu_ntt._check_values(values)
+        shift = _cpu_ntt._shift_value(coset_shift)
+        _cpu_ntt._check_reduced(values)
+        x = self.kernels.to_device(values)
+        if x is values:
+            x = x.copy()  # the forward coset scaling works in place
+        return self.kernels.to_host(self.ntt_device(x, log_n, bool(inverse), shift))
+
+    # ---- MSM -----------------------------------------------------------------------------
+    def msm_g1(self, points, scalars):
+        return self._msm(G1, "g1", points, scalars)
+
+    def msm_g2(self, points, scalars):
+        return self._msm(G2, "g2", points, scalars)
+
+    def _msm(self, group, tag, points, scalars):
+        points, scalars = _check_msm_inputs(group, points, scalars)
+        affine_shape = (2,) + group.coord_shape
+        n = points.shape[0]
+        if n == 0:
+            return np.zeros(affine_shape, dtype=np.uint64)
+        k, xp = self.kernels, self.xp
+        xyzz_shape = (4,) + group.coord_shape
+        c = window_bits(n)
+        windows = -(-255 // c)
+        per_window = 1 << (c - 1)
+        n_buckets = windows * per_window
+
+        keys = k.empty(windows * n, np.uint32)
+        vals = k.empty(windows * n, np.uint32)
+        k.launch("msm_digits", n, keys, vals, k.to_device(scalars), np.uint32(c),
+                 np.uint32(windows))
+        order = xp.argsort(keys)
+        keys, vals = keys[order], xp.ascontiguousarray(vals[order])
+        starts = xp.searchsorted(keys, xp.arange(n_buckets + 1, dtype=np.uint32)).astype(np.uint32)
+
+        # Sum each bucket in chunks of at most CHUNK, then the chunk sums the same way, until
+        # every bucket is one item: a bucket holding most of the points (many equal small
+        # scalars) takes log_CHUNK(n) launches instead of n additions on one thread.
+        prefix = self._chunk_prefix(starts)
+        items = k.empty((int(prefix[-1]),) + xyzz_shape)
+        k.launch(f"msm_chunks_affine_{tag}", items.shape[0], items, prefix, np.uint32(n_buckets),
+                 starts, vals, k.to_device(points), np.uint32(CHUNK))
+        while int((prefix[1:] - prefix[:-1]).max()) > 1:
+            nxt = self._chunk_prefix(prefix)
+            summed = k.empty((int(nxt[-1]),) + xyzz_shape)
+            k.launch(f"msm_chunks_xyzz_{tag}", summed.shape[0], summed, nxt, np.uint32(n_buckets),
+                     prefix, items, np.uint32(CHUNK))
+            items, prefix = summed, nxt
+        buckets = k.empty((n_buckets,) + xyzz_shape)
+        k.launch(f"msm_gather_{tag}", n_buckets, buckets, prefix, items)
+
+        seg_len = min(per_window, SEGMENT)
+        segments = per_window // seg_len
+        seg_sums = k.empty((windows * segments,) + xyzz_shape)
+        k.launch(f"msm_segment_sums_{tag}", windows * segments, seg_sums, buckets,
+                 np.uint32(per_window), np.uint32(seg_len))
+        window_sums = k.empty((windows,) + xyzz_shape)
+        k.launch(f"msm_window_sums_{tag}", windows, window_sums, seg_sums, np.uint32(segments))
+        out = k.empty((1,) + affine_shape)
+        k.launch(f"msm_combine_{tag}", 1, out, window_sums, np.uint32(windows), np.uint32(c),
+                 block=1)
+        return k.to_host(out)[0]
+
+    def _chunk_prefix(self, starts):
+        """Where each bucket's chunks start, from where its items start (uint32, nb + 1)."""
+        xp = self.xp
+        counts = (starts[1:] - starts[:-1]).astype(np.int64)
+        prefix = xp.zeros(counts.shape[0] + 1, dtype=np.int64)
+        xp.cumsum((counts + CHUNK - 1) // CHUNK, out=prefix[1:])
+        return prefix.astype(np.uint32)
+
+    # ---- pairing -------------------------------------------------------------------------
+    def pairing_check(self, g1_points, g2_points):
+        return _pairing.pairing_check_arrays(g1_points, g2_points)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+class GpuBackend(KernelBackend):
+    """The kernels on the current CUDA device (CuPy)."""
+
+    name = "gpu"
+
+    def __init__(self):
+        super().__init__(DeviceKernels())
+
+
+class CudaHostBackend(KernelBackend):
+    """The same kernels compiled for the CPU: for checking them where there is no GPU."""
+
+    name = "cuda-host"
+
+    def __init__(self):
+        super().__init__(HostKernels())

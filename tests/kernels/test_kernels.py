@@ -1,0 +1,269 @@
+"""The CUDA kernels without a GPU.
+
+- field.cuh and curve.cuh compiled for the host (tests/kernels/harness.cpp) against Python
+  integers and py_ecc on random inputs and every special case;
+- the kernels and the gpu backend's orchestration, compiled for the host (the "cuda-host"
+  backend), against the cpu backend bit for bit at sizes past the small ones of
+  tests/test_backend_api.py (NTT stages outside the shared-memory block, MSM buckets that
+  hold most points);
+- every .cu compiled for sm_90 by nvcc and by NVRTC (what CuPy uses at run time), when the
+  CUDA toolkit is installed.
+"""
+import ctypes
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from py_ecc import optimized_bn128 as bn
+from py_ecc.fields import optimized_bn128_FQ2 as PyFQ2
+
+from hpc_zkfl.algebra.constants import P, R
+from hpc_zkfl.algebra.curve import G1, G2
+from hpc_zkfl.algebra.fields import FQ, FR
+from hpc_zkfl.algebra.limbs import ints_to_limbs
+from hpc_zkfl.backends import get_backend
+from hpc_zkfl.backends.kernel_runtime import (HEADERS, SOURCES, host_compiler, kernel_dir,
+                                              kernel_source)
+from hpc_zkfl.backends.reference import from_py_ecc, to_py_ecc
+
+HERE = Path(__file__).parent
+ADD, SUB, MUL, SQR, NEG, INV, DBL = range(7)
+needs_cxx = pytest.mark.skipif(host_compiler() is None, reason="no host C++ compiler")
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory):
+    if host_compiler() is None:
+        pytest.skip("no host C++ compiler")
+    lib = tmp_path_factory.mktemp("harness") / "harness.so"
+    subprocess.run([host_compiler(), "-O1", "-std=c++17", "-shared", "-fPIC",
+                    f"-I{kernel_dir()}", str(HERE / "harness.cpp"), "-o", str(lib)], check=True)
+    return ctypes.CDLL(str(lib))
+
+
+def _call(fn, op, out, a, b, *extra):
+    fn(ctypes.c_int(op), ctypes.c_uint32(out.shape[0]), ctypes.c_void_p(out.ctypes.data),
+       ctypes.c_void_p(a.ctypes.data), ctypes.c_void_p(b.ctypes.data), *extra)
+    return out
+
+
+def _field_values(rng, modulus, n):
+    edges = [0, 1, 2, modulus - 1, modulus - 2, (1 << 255) % modulus, (1 << 192) - 1]
+    return edges + [rng.randrange(modulus) for _ in range(n)]
+
+
+@pytest.mark.parametrize("name,field,modulus", [("fq_op", FQ, P), ("fr_op", FR, R)])
+def test_prime_field_ops_match_python_ints(harness, rng, name, field, modulus):
+    xs = _field_values(rng, modulus, 300)
+    ys = list(reversed(_field_values(rng, modulus, 300)))
+    a, b = field.encode(xs), field.encode(ys)
+    expected = {
+        ADD: [(x + y) % modulus for x, y in zip(xs, ys)],
+        SUB: [(x - y) % modulus for x, y in zip(xs, ys)],
+        MUL: [x * y % modulus for x, y in zip(xs, ys)],
+        SQR: [x * x % modulus for x in xs],
+        NEG: [-x % modulus for x in xs],
+        INV: [pow(x, -1, modulus) if x else 0 for x in xs],
+        DBL: [2 * x % modulus for x in xs],
+    }
+    for op, want in expected.items():
+        got = _call(getattr(harness, name), op, np.empty_like(a), a, b)
+        assert field.decode(got) == want, f"op {op}"
+
+
+def _fq2_encode(values):
+    return FQ.encode([c for v in values for c in v.coeffs]).reshape(len(values), 2, 4)
+
+
+def _fq2_decode(arr):
+    flat = FQ.decode(arr.reshape(-1, 4))
+    return [PyFQ2(flat[i:i + 2]) for i in range(0, len(flat), 2)]
+
+
+def test_fq2_ops_match_py_ecc(harness, rng):
+    def rand():
+        return PyFQ2([rng.randrange(P), rng.randrange(P)])
+
+    xs = [PyFQ2([0, 0]), PyFQ2([1, 0]), PyFQ2([0, 1]), PyFQ2([P - 1, P - 1])]
+    xs += [rand() for _ in range(100)]
+    ys = [rand() for _ in xs]
+    a, b = _fq2_encode(xs), _fq2_encode(ys)
+    expected = {
+        ADD: [x + y for x, y in zip(xs, ys)],
+        SUB: [x - y for x, y in zip(xs, ys)],
+        MUL: [x * y for x, y in zip(xs, ys)],
+        SQR: [x * x for x in xs],
+        NEG: [-x for x in xs],
+        INV: [x.inv() if x != PyFQ2([0, 0]) else x for x in xs],
+        DBL: [x + x for x in xs],
+    }
+    for op, want in expected.items():
+        got = _fq2_decode(_call(harness.fq2_op, op, np.empty_like(a), a, b))
+        assert got == want, f"op {op}"
+
+
+@pytest.mark.parametrize("group", [G1, G2], ids=["G1", "G2"])
+def test_xyzz_point_ops_match_py_ecc(harness, rng, group):
+    gen = to_py_ecc(group, group.generator)
+    pts = [bn.multiply(gen, rng.randrange(1, R)) for _ in range(12)]
+    inf = bn.Z1 if group is G1 else bn.Z2
+    # (a, b) pairs covering every branch: generic, a == b, a == -b, infinity on either side.
+    pairs = [(pts[i], pts[i + 1]) for i in range(0, 10, 2)]
+    pairs += [(pts[0], pts[0]), (pts[1], bn.neg(pts[1])), (inf, pts[2]), (pts[3], inf), (inf, inf)]
+    a = group.encode([from_py_ecc(group, p) for p, _ in pairs])
+    b = group.encode([from_py_ecc(group, q) for _, q in pairs])
+    fn = harness.g1_op if group is G1 else harness.g2_op
+    k = 0xDEADBEEF
+    expected = {
+        0: [bn.add(p, q) for p, q in pairs],
+        1: [bn.add(p, q) for p, q in pairs],
+        2: [bn.double(p) for p, _ in pairs],
+        3: [bn.double(p) for p, _ in pairs],
+        4: [bn.multiply(p, k) for p, _ in pairs],
+    }
+    for op, want in expected.items():
+        got = _call(fn, op, np.empty_like(a), a, b, ctypes.c_uint32(k))
+        assert group.decode(got) == [from_py_ecc(group, w) for w in want], f"op {op}"
+
+
+@pytest.fixture(scope="module")
+def cuda_host():
+    if host_compiler() is None:
+        pytest.skip("no host C++ compiler")
+    return get_backend("cuda-host")
+
+
+def test_plain_conversion_kernels(cuda_host, rng):
+    xs = _field_values(rng, R, 50)
+    k = cuda_host.kernels
+    plain = ints_to_limbs(xs)
+    mont = k.empty(plain.shape)
+    k.launch("fr_from_plain", len(xs), mont, plain)
+    assert np.array_equal(mont, FR.encode(xs))
+    back = k.empty(plain.shape)
+    k.launch("fr_to_plain", len(xs), back, mont)
+    assert np.array_equal(back, plain)
+
+
+@pytest.mark.parametrize("log_n", [11, 13])
+@pytest.mark.parametrize("inverse", [False, True])
+@pytest.mark.parametrize("coset_shift", [None, True])
+def test_ntt_with_global_stages_equals_cpu(cuda_host, log_n, inverse, coset_shift):
+    values = FR.random(1 << log_n)
+    cpu = get_backend("cpu")
+    want = cpu.ntt(values, inverse=inverse, coset_shift=coset_shift)
+    before = values.copy()
+    assert np.array_equal(cuda_host.ntt(values, inverse=inverse, coset_shift=coset_shift), want)
+    assert np.array_equal(values, before), "the input must not change"
+
+
+def _points(group, n, rng):
+    from hpc_zkfl.algebra.msm import random_points
+
+    return random_points(group, n, seed=rng.randrange(1 << 30))[0]
+
+
+@pytest.mark.parametrize("group", [G1, G2], ids=["G1", "G2"])
+@pytest.mark.parametrize("kind", ["random", "ones", "small", "mixed"])
+def test_msm_equals_cpu_on_skewed_scalars(cuda_host, rng, group, kind):
+    """Buckets that hold most points (all scalars 1, or a few small values, as in witnesses)
+    go through several levels of chunk sums; the result must not change."""
+    n = 700 if group is G1 else 150
+    scalars = {
+        "random": lambda: [rng.randrange(R) for _ in range(n)],
+        "ones": lambda: [1] * n,
+        "small": lambda: [rng.randrange(4) for _ in range(n)],
+        "mixed": lambda: [rng.choice([0, 1, R - 1, rng.randrange(R)]) for _ in range(n)],
+    }[kind]()
+    points = _points(group, n, rng)
+    points[5] = 0                      # the point at infinity
+    points[7] = points[6]              # a repeated point
+    limbs = ints_to_limbs(scalars)
+    cpu = get_backend("cpu")
+    msm = "msm_g1" if group is G1 else "msm_g2"
+    assert np.array_equal(getattr(cuda_host, msm)(points, limbs), getattr(cpu, msm)(points, limbs))
+
+
+def test_msm_rejects_what_the_cpu_backend_rejects(cuda_host):
+    points = _points(G1, 3, __import__("random").Random(1))
+    with pytest.raises(ValueError, match="not below the group order"):
+        cuda_host.msm_g1(points, ints_to_limbs([1, R, 2]))
+    with pytest.raises(ValueError, match="points but"):
+        cuda_host.msm_g1(points, ints_to_limbs([1, 2]))
+
+
+# ---- device compilers ------------------------------------------------------------------------
+def _nvcc():
+    cands = [shutil.which("nvcc")]
+    for root in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"):
+        if root:
+            cands.append(os.path.join(root, "bin", "nvcc"))
+    return next((c for c in cands if c and os.path.exists(c)), None)
+
+
+def test_every_kernel_file_compiles_with_nvcc_for_sm90(tmp_path):
+    nvcc = _nvcc()
+    if nvcc is None:
+        pytest.skip("nvcc not found (PATH, CUDA_HOME, /usr/local/cuda)")
+    procs = {src: subprocess.Popen([nvcc, "-arch=sm_90", "-cubin", "-std=c++17", "-Werror",
+                                    "all-warnings", str(kernel_dir() / src),
+                                    "-o", str(tmp_path / (src + ".cubin"))],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for src in SOURCES}
+    failures = {}
+    for src, proc in procs.items():
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            failures[src] = out[-3000:]
+    assert not failures, failures
+    assert all((tmp_path / (s + ".cubin")).stat().st_size > 0 for s in SOURCES)
+
+
+def _nvrtc():
+    """libnvrtc from the CUDA toolkit, or from NVIDIA's Python wheels (nvidia/*/lib)."""
+    import site
+    import sys
+
+    dirs = [Path(root, sub) for root in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"),
+                                         "/usr/local/cuda") if root for sub in ("lib64", "lib")]
+    for entry in [*sys.path, *site.getsitepackages()]:
+        dirs += sorted(Path(entry).glob("nvidia/*/lib"))
+    for d in dirs:
+        for lib in sorted(d.glob("libnvrtc.so*")):
+            try:
+                # NVRTC opens its builtins library by name; load it first from the same folder.
+                for builtins in sorted(d.glob("libnvrtc-builtins.so*")):
+                    ctypes.CDLL(str(builtins), mode=ctypes.RTLD_GLOBAL)
+                return ctypes.CDLL(str(lib))
+            except OSError:
+                continue
+    return None
+
+
+@pytest.mark.parametrize("src", SOURCES)
+def test_every_kernel_file_compiles_with_nvrtc(src):
+    """The run-time path: the source with its #line directive, headers from -I, no C library
+    headers (NVRTC has none)."""
+    nvrtc = _nvrtc()
+    if nvrtc is None:
+        pytest.skip("libnvrtc not found (CUDA_HOME, /usr/local/cuda)")
+    prog = ctypes.c_void_p()
+    code = kernel_source(src).encode()
+    assert nvrtc.nvrtcCreateProgram(ctypes.byref(prog), code, src.encode(), 0, None, None) == 0
+    opts = [b"--std=c++17", f"-I{kernel_dir()}".encode(), b"-arch=compute_90"]
+    arr = (ctypes.c_char_p * len(opts))(*opts)
+    rc = nvrtc.nvrtcCompileProgram(prog, len(opts), arr)
+    size = ctypes.c_size_t()
+    nvrtc.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+    log = ctypes.create_string_buffer(size.value)
+    nvrtc.nvrtcGetProgramLog(prog, log)
+    nvrtc.nvrtcDestroyProgram(ctypes.byref(prog))
+    assert rc == 0, log.value.decode(errors="replace")
+
+
+def test_kernel_sources_are_installed():
+    names = {p.name for p in kernel_dir().iterdir()}
+    assert set(SOURCES) | set(HEADERS) <= names
