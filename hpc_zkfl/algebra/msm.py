@@ -445,20 +445,26 @@ def plan(n: int, threads: int = None, bits: int = SCALAR_BITS) -> MsmPlan:
 # ---- Python API ---------------------------------------------------------------------------
 def _check_inputs(group: Group, points, scalars):
     points = np.asarray(points)
-    scalars = np.asarray(scalars)
     shape = (2,) + group.coord_shape
     if points.dtype != np.uint64 or points.ndim != 1 + len(shape) or points.shape[1:] != shape:
         raise ValueError(f"{group.name} MSM: points must be a uint64 array of shape "
                          f"(n, {', '.join(map(str, shape))}), got {points.dtype} {points.shape}")
+    return np.ascontiguousarray(points), check_scalars(group, scalars, points.shape[0])
+
+
+def check_scalars(group: Group, scalars, n: int) -> np.ndarray:
+    """The MSM scalars as a contiguous (n, 4) uint64 array of plain integers below r, or a
+    ValueError that says what is wrong (shared with the kernel backends)."""
+    scalars = np.asarray(scalars)
     if scalars.dtype != np.uint64 or scalars.ndim != 2 or scalars.shape[1] != 4:
         raise ValueError(f"{group.name} MSM: scalars must be a uint64 array of shape (n, 4), "
                          f"got {scalars.dtype} {scalars.shape}")
-    if scalars.shape[0] != points.shape[0]:
-        raise ValueError(f"{group.name} MSM: {points.shape[0]} points but {scalars.shape[0]} scalars")
+    if scalars.shape[0] != n:
+        raise ValueError(f"{group.name} MSM: {n} points but {scalars.shape[0]} scalars")
     bad = np.flatnonzero(~FR.is_canonical(scalars))
     if bad.size:
         raise ValueError(f"{group.name} MSM: scalar {int(bad[0])} is not below the group order r")
-    return np.ascontiguousarray(points), np.ascontiguousarray(scalars)
+    return np.ascontiguousarray(scalars)
 
 
 def msm(group: Group, points, scalars, window: int = None, chunks: int = None,

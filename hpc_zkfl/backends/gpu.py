@@ -12,6 +12,7 @@ kernels do in milliseconds, and the root rank that verifies owns no GPU work.
 """
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -22,6 +23,7 @@ from hpc_zkfl.algebra.constants import R, fr_root_of_unity
 from hpc_zkfl.algebra.curve import G1, G2
 from hpc_zkfl.algebra.fields import FR
 from hpc_zkfl.algebra.msm import _check_inputs as _check_msm_inputs
+from hpc_zkfl.algebra.msm import check_scalars
 
 from .kernel_runtime import DeviceKernels, HostKernels
 
@@ -33,6 +35,9 @@ CHUNK = 16
 SEGMENT = 16
 MAX_WINDOW = 16
 _TWIDDLE_CACHE = 8
+# Point arrays at least this long stay resident on the device while the host array lives
+# (proving-key queries), so a node's proofs after the first upload nothing but scalars.
+RESIDENT_MIN = 1024
 
 
 def window_bits(n: int) -> int:
@@ -50,7 +55,30 @@ class KernelBackend:
         self.kernels = executor
         self.xp = executor.xp
         self._twiddles: OrderedDict = OrderedDict()
+        self._resident: dict = {}
         self._one = self.kernels.to_device(FR.encode([1]))
+
+    # ---- resident arrays ---------------------------------------------------------------
+    def device_array(self, arr):
+        """arr on the device.  A long host array is uploaded once and kept while it lives
+        (keyed by identity and made read-only, so it cannot change behind its copy)."""
+        if not isinstance(arr, np.ndarray) or self.xp is np:
+            return self.kernels.to_device(arr)
+        key = id(arr)
+        hit = self._resident.get(key)
+        if hit is not None and hit[0]() is arr:
+            return hit[1]
+        dev = self.kernels.to_device(arr)
+        if arr.shape[0] >= RESIDENT_MIN:
+            arr.setflags(write=False)
+            self._resident[key] = (weakref.ref(arr, lambda _, k=key: self._resident.pop(k, None)),
+                                   dev)
+        return dev
+
+    def join_points(self, parts):
+        """The concatenation of point arrays, on the device (the prover's MSM bases: a
+        resident query with a few constant points around it)."""
+        return self.xp.concatenate([self.device_array(p) for p in parts])
 
     # ---- element-wise Fr ---------------------------------------------------------------
     def _binary(self, kernel, a, b):
@@ -135,6 +163,22 @@ class KernelBackend:
             x = x.copy()  # the forward coset scaling works in place
         return self.kernels.to_host(self.ntt_device(x, log_n, bool(inverse), shift))
 
+    def qap_quotient(self, a, b, c, coset_shift: int, z_inv: int):
+        """(a b - c) / Z on the coset, back to coefficients: h of the Groth16 prover (n, 4),
+        from the constraint evaluations a, b, c ((n, 4) Montgomery each), in one upload of the
+        inputs and one download of h."""
+        k = self.kernels
+        n = a.shape[0]
+        log_n = n.bit_length() - 1
+        on_coset = []
+        for v in (a, b, c):
+            coeffs = self.ntt_device(k.to_device(v).copy(), log_n, inverse=True)
+            on_coset.append(self.ntt_device(coeffs, log_n, shift=coset_shift))
+        num = k.empty((n, 4))
+        k.launch("fr_mul_sub", n, num, *on_coset)
+        k.launch("fr_scale_by_powers", n, num, self._one, self._scalar(z_inv))
+        return k.to_host(self.ntt_device(num, log_n, inverse=True, shift=coset_shift))
+
     # ---- MSM -----------------------------------------------------------------------------
     def msm_g1(self, points, scalars):
         return self._msm(G1, "g1", points, scalars)
@@ -143,9 +187,18 @@ class KernelBackend:
         return self._msm(G2, "g2", points, scalars)
 
     def _msm(self, group, tag, points, scalars):
-        points, scalars = _check_msm_inputs(group, points, scalars)
+        if self.xp is not np and isinstance(points, self.xp.ndarray):   # already on the device
+            shape = (2,) + group.coord_shape
+            if points.dtype != np.uint64 or points.shape[1:] != shape:
+                raise ValueError(f"{group.name} MSM: points must be a uint64 array of shape "
+                                 f"(n, {', '.join(map(str, shape))}), got {points.dtype} {points.shape}")
+            dev_points = self.xp.ascontiguousarray(points)
+            scalars = check_scalars(group, scalars, points.shape[0])
+        else:
+            points, scalars = _check_msm_inputs(group, points, scalars)
+            dev_points = self.device_array(points)
         affine_shape = (2,) + group.coord_shape
-        n = points.shape[0]
+        n = scalars.shape[0]
         if n == 0:
             return np.zeros(affine_shape, dtype=np.uint64)
         k, xp = self.kernels, self.xp
@@ -169,7 +222,7 @@ class KernelBackend:
         prefix = self._chunk_prefix(starts)
         items = k.empty((int(prefix[-1]),) + xyzz_shape)
         k.launch(f"msm_chunks_affine_{tag}", items.shape[0], items, prefix, np.uint32(n_buckets),
-                 starts, vals, k.to_device(points), np.uint32(CHUNK))
+                 starts, vals, dev_points, np.uint32(CHUNK))
         while int((prefix[1:] - prefix[:-1]).max()) > 1:
             nxt = self._chunk_prefix(prefix)
             summed = k.empty((int(nxt[-1]),) + xyzz_shape)

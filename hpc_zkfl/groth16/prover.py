@@ -56,14 +56,15 @@ def prove(pk: ProvingKey, r1cs, witness, backend="auto", rng=None) -> Proof:
     k = r1cs.n_public + 1
     one_r, one_s = ints_to_limbs([1, r]), ints_to_limbs([1, s])
 
-    a = be.msm_g1(np.concatenate([pk.alpha_g1[None], pk.a_query, pk.delta_g1[None]]),
+    join = getattr(be, "join_points", np.concatenate)  # kernel backends keep pk resident
+    a = be.msm_g1(join([pk.alpha_g1[None], pk.a_query, pk.delta_g1[None]]),
                   np.concatenate([one_r[:1], w, one_r[1:]]))
-    b = be.msm_g2(np.concatenate([pk.beta_g2[None], pk.b_g2_query, pk.delta_g2[None]]),
+    b = be.msm_g2(join([pk.beta_g2[None], pk.b_g2_query, pk.delta_g2[None]]),
                   np.concatenate([one_s[:1], w, one_s[1:]]))
-    b1 = be.msm_g1(np.concatenate([pk.beta_g1[None], pk.b_g1_query, pk.delta_g1[None]]),
+    b1 = be.msm_g1(join([pk.beta_g1[None], pk.b_g1_query, pk.delta_g1[None]]),
                    np.concatenate([one_s[:1], w, one_s[1:]]))
     tail = ints_to_limbs([s, r, (-r * s) % R])
-    c = be.msm_g1(np.concatenate([pk.l_query, pk.h_query, a[None], b1[None], pk.delta_g1[None]]),
+    c = be.msm_g1(join([pk.l_query, pk.h_query, a[None], b1[None], pk.delta_g1[None]]),
                   np.concatenate([w[k:], h, tail]))
     return Proof(np.ascontiguousarray(a), np.ascontiguousarray(b), np.ascontiguousarray(c))
 

@@ -54,9 +54,12 @@ def compute_h(r1cs, witness, backend="auto") -> np.ndarray:
     a[m:m + k] = witness[:k]
     b = _padded(r1cs.B.evaluate(witness), n)
     c = _padded(r1cs.C.evaluate(witness), n)
+    z_inv = pow((pow(COSET_SHIFT, n, R) - 1) % R, -1, R)
+    fused = getattr(be, "qap_quotient", None)
+    if fused is not None:             # the kernel backends keep every step on the device
+        return np.ascontiguousarray(fused(a, b, c, COSET_SHIFT, z_inv)[:n - 1])
     on_coset = [be.ntt(be.ntt(v, inverse=True), coset_shift=COSET_SHIFT) for v in (a, b, c)]
     num = be.fr_sub(be.fr_mul(on_coset[0], on_coset[1]), on_coset[2])
-    z_inv = pow((pow(COSET_SHIFT, n, R) - 1) % R, -1, R)
     num = be.fr_mul(num, np.broadcast_to(FR.encode([z_inv]), num.shape).copy())
     h = be.ntt(num, inverse=True, coset_shift=COSET_SHIFT)
     return np.ascontiguousarray(h[:n - 1])

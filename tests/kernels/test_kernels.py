@@ -267,3 +267,47 @@ def test_every_kernel_file_compiles_with_nvrtc(src):
 def test_kernel_sources_are_installed():
     names = {p.name for p in kernel_dir().iterdir()}
     assert set(SOURCES) | set(HEADERS) <= names
+
+
+# ---- proving through the kernels ---------------------------------------------------------------
+def _kernel_backend(name):
+    from hpc_zkfl.backends import BackendUnavailableError
+
+    try:
+        return get_backend(name)
+    except BackendUnavailableError as exc:
+        pytest.skip(str(exc))
+
+
+KERNEL_BACKENDS = ["cuda-host", pytest.param("gpu", marks=pytest.mark.gpu)]
+
+
+@pytest.fixture(scope="module")
+def proving_system():
+    """A constraint system whose domain (4096) needs NTT stages past the shared block."""
+    import random
+
+    from hpc_zkfl.groth16 import setup
+    from hpc_zkfl.groth16.testing import random_circuit
+
+    r1cs, w = random_circuit(2100, 2, 3, 4, rng=random.Random(11))
+    return r1cs, w, setup(r1cs, rng=random.Random(12), backend="cpu")
+
+
+@pytest.mark.parametrize("name", KERNEL_BACKENDS)
+def test_groth16_proof_equals_cpu_bit_for_bit(proving_system, name):
+    import random
+
+    from hpc_zkfl.groth16 import prove, verify
+    from hpc_zkfl.groth16.r1cs_to_qap import compute_h
+    from hpc_zkfl.groth16.testing import public_signals
+
+    be = _kernel_backend(name)
+    r1cs, w, pk = proving_system
+    assert np.array_equal(compute_h(r1cs, w, be), compute_h(r1cs, w, "cpu"))
+    want = prove(pk, r1cs, w, backend="cpu", rng=random.Random(3))
+    for _ in range(2):                 # the second proof reuses the resident proving key
+        got = prove(pk, r1cs, w, backend=be, rng=random.Random(3))
+        for field in ("a", "b", "c"):
+            assert np.array_equal(getattr(got, field), getattr(want, field)), field
+    assert verify(pk.vk, public_signals(r1cs, w), got)
