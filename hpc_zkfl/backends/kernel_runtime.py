@@ -34,8 +34,12 @@ class KernelBuildError(RuntimeError):
 
 
 def kernel_dir() -> Path:
-    """The folder holding the installed CUDA sources."""
-    return Path(str(resources.files("hpc_zkfl.kernels")))
+    """The folder holding the CUDA sources: the installed package hpc_zkfl.kernels, or
+    kernels/ of the source tree when the project runs uninstalled (PYTHONPATH)."""
+    try:
+        return Path(str(resources.files("hpc_zkfl.kernels")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "kernels"
 
 
 def kernel_source(name: str) -> str:

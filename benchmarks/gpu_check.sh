@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The GPU checks in one run, for a machine with a CUDA device and CuPy: the kernel and backend
+# tests on the gpu backend (results equal to the cpu backend bit for bit), then
+# bench_gpu.py.  Logs go to $OUT (or ./gpu_check); paste the tables into BENCHMARKS.md with
+# the device name the script prints.
+#
+#   bash benchmarks/gpu_check.sh [quick|full]
+#
+# quick: G1 MSM to 2^22, G2 to 2^20, NTT to 2^22, proving at 2^16 and 2^18.
+# full:  the sizes of the GPU issue (G1 to 2^24, G2 to 2^22, NTT to 2^24, proving to 2^20)
+#        and the whole test suite with "auto" resolving to the gpu backend.
+#
+# On a machine with no network, bring the Python packages it lacks as wheels in .whl/ (from a
+# machine with pip: `pip download --no-deps --only-binary=:all: --python-version 3.12 -d .whl
+# py_ecc eth-utils eth-typing eth-hash cytoolz pydantic pydantic-core annotated-types
+# typing-inspection`); they are installed into a private folder first.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-quick}
+out=${OUT:-gpu_check}
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1
+py=${PYTHON:-python3}
+
+if compgen -G ".whl/*.whl" > /dev/null; then
+  $py -m pip install -q --no-index --no-deps --no-compile --target /tmp/hpc_zkfl_site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/hpc_zkfl_site${PYTHONPATH:+:$PYTHONPATH}
+fi
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+
+$py -m hpc_zkfl.cli info 2>&1 | tee "$out/info.log"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee -a "$out/info.log"
+
+status=0
+$py -m pytest -q -x -p no:cacheprovider tests/kernels tests/test_backend_api.py tests/test_backends.py \
+  2>&1 | tee "$out/tests_kernels.log" || status=1
+
+case "$mode" in
+  quick) sizes=(--g1 16,18,20,22 --g2 16,18,20 --ntt 16,18,20,22 --prove 16,18 --cpu-max 18) ;;
+  full)  sizes=(--g1 16,18,20,22,24 --g2 16,18,20,22 --ntt 16,18,20,22,24 --prove 16,18,20) ;;
+  *) echo "usage: $0 [quick|full]" >&2; exit 2 ;;
+esac
+(cd benchmarks && $py bench_gpu.py "${sizes[@]}") 2>&1 | tee "$out/bench_gpu.log" || status=1
+
+if [ "$mode" = full ]; then
+  $py -m pytest -q -p no:cacheprovider -m "not mpi" 2>&1 | tee "$out/tests_all.log" || status=1
+fi
+exit $status
