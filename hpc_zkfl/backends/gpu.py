@@ -205,6 +205,9 @@ class KernelBackend:
         xyzz_shape = (4,) + group.coord_shape
         c = window_bits(n)
         windows = -(-255 // c)
+        if windows * n >= 1 << 32:        # digit slots and bucket offsets are uint32
+            raise ValueError(f"{group.name} MSM: {n} points is more than one kernel MSM takes "
+                             f"({((1 << 32) - 1) // windows}); split it")
         per_window = 1 << (c - 1)
         n_buckets = windows * per_window
 
