@@ -2,9 +2,12 @@
 // signed digits (Bernstein, Doumen, Lange, Oosterwijk, "Faster batch forgery identification",
 // INDOCRYPT 2012, section 4; the GPU structure follows the ZPrize 2022 MSM entries):
 //
-//   msm_digits           scalar i -> one signed c-bit digit per window: a sort key
-//                        (window, bucket |d| - 1) and a value (i, sign of d); d = 0 sorts last
-//   (the backend sorts the keys and finds where each bucket starts)
+//   msm_digits           scalar i -> one signed c-bit digit per window: a bucket id
+//                        (window, |d| - 1), or none for d = 0, and a value (i, sign of d);
+//                        counts the bucket sizes with atomics
+//   (the backend turns the counts into bucket offsets with a prefix sum)
+//   msm_scatter          each value to its bucket's next free slot (a counting sort: no
+//                        general sort, O(1) work per digit; order inside a bucket is free)
 //   msm_chunks_affine    the points of each bucket in chunks of at most T, summed per chunk
 //   msm_chunks_xyzz      the same on chunk sums, repeated until no bucket has two chunks, so
 //                        a bucket holding most points (small scalars) costs log_T(n) rounds,
@@ -30,8 +33,21 @@ ZK_HD uint32_t scalar_window(const uint64_t *s, uint32_t offset, uint32_t c) {
   return (uint32_t)(bits & ((1ull << c) - 1));
 }
 
+ZK_HD uint32_t atomic_add(uint32_t *p, uint32_t v) {
+#if defined(__CUDA_ARCH__)
+  return atomicAdd(p, v);
+#else
+  const uint32_t old = *p;  // the host build runs one thread at a time
+  *p = old + v;
+  return old;
+#endif
+}
+
+constexpr uint32_t NO_BUCKET = 0xffffffffu;
+
 ZK_HD void msm_digits_one(uint32_t i, uint32_t n, uint32_t *keys, uint32_t *vals,
-                          const uint64_t *scalars, uint32_t c, uint32_t windows) {
+                          uint32_t *counts, const uint64_t *scalars, uint32_t c,
+                          uint32_t windows) {
   const uint32_t half = 1u << (c - 1);
   uint32_t carry = 0;
   for (uint32_t w = 0; w < windows; ++w) {
@@ -44,9 +60,17 @@ ZK_HD void msm_digits_one(uint32_t i, uint32_t n, uint32_t *keys, uint32_t *vals
       carry = 1;
     }
     const uint64_t slot = (uint64_t)w * n + i;
-    keys[slot] = d == 0 ? 0xffffffffu : w * half + (d - 1);
+    const uint32_t bucket = d == 0 ? NO_BUCKET : w * half + (d - 1);
+    keys[slot] = bucket;
     vals[slot] = i | (neg << 31);
+    if (bucket != NO_BUCKET) atomic_add(counts + bucket, 1);
   }
+}
+
+ZK_HD void msm_scatter_one(uint32_t slot, uint32_t *sorted, uint32_t *cursor, const uint32_t *keys,
+                           const uint32_t *vals) {
+  const uint32_t bucket = keys[slot];
+  if (bucket != NO_BUCKET) sorted[atomic_add(cursor + bucket, 1)] = vals[slot];
 }
 
 // Largest b in [0, nb) with prefix[b] <= k, for 0 <= k < prefix[nb]: the segment holding k.
@@ -124,9 +148,15 @@ ZK_HD void combine(Affine<F> *out, const Xyzz<F> *windows, uint32_t count, uint3
 
 }  // namespace zk
 
-ZK_KERNEL_1D(msm_digits, (uint32_t n, uint32_t *keys, uint32_t *vals, const uint64_t *scalars,
-                          uint32_t c, uint32_t windows),
-             zk::msm_digits_one(i, n, keys, vals, scalars, c, windows))
+// counts: n_buckets zeros on entry.
+ZK_KERNEL_1D(msm_digits, (uint32_t n, uint32_t *keys, uint32_t *vals, uint32_t *counts,
+                          const uint64_t *scalars, uint32_t c, uint32_t windows),
+             zk::msm_digits_one(i, n, keys, vals, counts, scalars, c, windows))
+
+// n = windows * points; cursor: each bucket's first slot on entry (consumed).
+ZK_KERNEL_1D(msm_scatter, (uint32_t n, uint32_t *sorted, uint32_t *cursor, const uint32_t *keys,
+                           const uint32_t *vals),
+             zk::msm_scatter_one(i, sorted, cursor, keys, vals))
 
 #define ZK_MSM_KERNELS(G, F)                                                                   \
   ZK_KERNEL_1D(msm_chunks_affine_##G,                                                          \

@@ -211,13 +211,17 @@ class KernelBackend:
         per_window = 1 << (c - 1)
         n_buckets = windows * per_window
 
+        # Counting sort of the (bucket, point) pairs: sizes, offsets, scatter.
         keys = k.empty(windows * n, np.uint32)
         vals = k.empty(windows * n, np.uint32)
-        k.launch("msm_digits", n, keys, vals, k.to_device(scalars), np.uint32(c),
+        counts = xp.zeros(n_buckets, dtype=np.uint32)
+        k.launch("msm_digits", n, keys, vals, counts, k.to_device(scalars), np.uint32(c),
                  np.uint32(windows))
-        order = xp.argsort(keys)
-        keys, vals = keys[order], xp.ascontiguousarray(vals[order])
-        starts = xp.searchsorted(keys, xp.arange(n_buckets + 1, dtype=np.uint32)).astype(np.uint32)
+        starts = xp.zeros(n_buckets + 1, dtype=np.uint32)
+        xp.cumsum(counts, out=starts[1:])
+        sorted_vals = k.empty(int(starts[-1]), np.uint32)
+        k.launch("msm_scatter", windows * n, sorted_vals, starts[:-1].copy(), keys, vals)
+        del keys, vals, counts
 
         # Sum each bucket in chunks of at most CHUNK, then the chunk sums the same way, until
         # every bucket is one item: a bucket holding most of the points (many equal small
@@ -225,7 +229,7 @@ class KernelBackend:
         prefix = self._chunk_prefix(starts)
         items = k.empty((int(prefix[-1]),) + xyzz_shape)
         k.launch(f"msm_chunks_affine_{tag}", items.shape[0], items, prefix, np.uint32(n_buckets),
-                 starts, vals, dev_points, np.uint32(CHUNK))
+                 starts, sorted_vals, dev_points, np.uint32(CHUNK))
         while int((prefix[1:] - prefix[:-1]).max()) > 1:
             nxt = self._chunk_prefix(prefix)
             summed = k.empty((int(nxt[-1]),) + xyzz_shape)
