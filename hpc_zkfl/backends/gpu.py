@@ -172,7 +172,7 @@ class KernelBackend:
         log_n = n.bit_length() - 1
         on_coset = []
         for v in (a, b, c):
-            coeffs = self.ntt_device(k.to_device(v).copy(), log_n, inverse=True)
+            coeffs = self.ntt_device(k.to_device(v), log_n, inverse=True)
             on_coset.append(self.ntt_device(coeffs, log_n, shift=coset_shift))
         num = k.empty((n, 4))
         k.launch("fr_mul_sub", n, num, *on_coset)
@@ -218,7 +218,7 @@ class KernelBackend:
         k.launch("msm_digits", n, keys, vals, counts, k.to_device(scalars), np.uint32(c),
                  np.uint32(windows))
         starts = xp.zeros(n_buckets + 1, dtype=np.uint32)
-        xp.cumsum(counts, out=starts[1:])
+        xp.cumsum(counts, dtype=np.uint32, out=starts[1:])
         sorted_vals = k.empty(int(starts[-1]), np.uint32)
         k.launch("msm_scatter", windows * n, sorted_vals, starts[:-1].copy(), keys, vals)
         del keys, vals, counts
@@ -256,7 +256,7 @@ class KernelBackend:
         xp = self.xp
         counts = (starts[1:] - starts[:-1]).astype(np.int64)
         prefix = xp.zeros(counts.shape[0] + 1, dtype=np.int64)
-        xp.cumsum((counts + CHUNK - 1) // CHUNK, out=prefix[1:])
+        xp.cumsum((counts + CHUNK - 1) // CHUNK, dtype=np.int64, out=prefix[1:])
         return prefix.astype(np.uint32)
 
     # ---- pairing -------------------------------------------------------------------------
