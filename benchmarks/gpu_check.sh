@@ -7,8 +7,9 @@
 #   bash benchmarks/gpu_check.sh [quick|full]
 #
 # quick: G1 MSM to 2^22, G2 to 2^20, NTT to 2^22, proving at 2^16 and 2^18.
-# full:  the sizes of the GPU issue (G1 to 2^24, G2 to 2^22, NTT to 2^24, proving to 2^20)
-#        and the whole test suite with "auto" resolving to the gpu backend.
+# full:  the sizes of the GPU issue (G1 to 2^24, G2 to 2^22, NTT to 2^24, proving to 2^20),
+#        one round of configs/nodes1000_gpu.toml (1,000 digits nodes proving on the GPU, one
+#        process) and the whole test suite with "auto" resolving to the gpu backend.
 #
 # On a machine with no network, bring the Python packages it lacks as wheels in .whl/ (from a
 # machine with pip: `pip download --no-deps --only-binary=:all: --python-version 3.12 -d .whl
@@ -43,6 +44,10 @@ esac
 (cd benchmarks && $py bench_gpu.py "${sizes[@]}") 2>&1 | tee "$out/bench_gpu.log" || status=1
 
 if [ "$mode" = full ]; then
+  sed -e 's/^rounds = .*/rounds = 1/' -e "s|^output = .*|output = \"$out/nodes1000_gpu.h5\"|" \
+    configs/nodes1000_gpu.toml > "$out/nodes1000_gpu_1round.toml"
+  $py -m hpc_zkfl.cli run "$out/nodes1000_gpu_1round.toml" 2>&1 | tee "$out/nodes1000.log" || status=1
+  $py -m hpc_zkfl.cli report "$out/nodes1000_gpu.h5" 2>&1 | tee -a "$out/nodes1000.log"
   $py -m pytest -q -p no:cacheprovider -m "not mpi" 2>&1 | tee "$out/tests_all.log" || status=1
 fi
 exit $status
