@@ -311,3 +311,21 @@ def test_groth16_proof_equals_cpu_bit_for_bit(proving_system, name):
         for field in ("a", "b", "c"):
             assert np.array_equal(getattr(got, field), getattr(want, field)), field
     assert verify(pk.vk, public_signals(r1cs, w), got)
+
+
+@pytest.mark.gpu
+def test_gpu_keeps_long_point_arrays_resident(rng):
+    import gc
+
+    from hpc_zkfl.backends.gpu import RESIDENT_MIN
+
+    be = _kernel_backend("gpu")
+    points = _points(G1, RESIDENT_MIN, rng)
+    scalars = ints_to_limbs([rng.randrange(R) for _ in range(RESIDENT_MIN)])
+    first = be.device_array(points)
+    assert be.device_array(points) is first and not points.flags.writeable
+    assert np.array_equal(be.msm_g1(points, scalars), get_backend("cpu").msm_g1(points, scalars))
+    key = id(points)
+    del points
+    gc.collect()
+    assert key not in be._resident, "the device copy must go with the host array"
