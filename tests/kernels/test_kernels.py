@@ -229,7 +229,9 @@ def _nvrtc():
 
     dirs = [Path(root, sub) for root in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"),
                                          "/usr/local/cuda") if root for sub in ("lib64", "lib")]
-    for entry in [*sys.path, *site.getsitepackages()]:
+    base = Path(sys.base_prefix, "lib", f"python{sys.version_info[0]}.{sys.version_info[1]}",
+                "site-packages")                      # the interpreter a venv was made from
+    for entry in [*sys.path, *site.getsitepackages(), str(base)]:
         dirs += sorted(Path(entry).glob("nvidia/*/lib"))
     for d in dirs:
         for lib in sorted(d.glob("libnvrtc.so*")):
