@@ -445,11 +445,17 @@ def plan(n: int, threads: int = None, bits: int = SCALAR_BITS) -> MsmPlan:
 # ---- Python API ---------------------------------------------------------------------------
 def _check_inputs(group: Group, points, scalars):
     points = np.asarray(points)
+    check_point_shape(group, points)
+    return np.ascontiguousarray(points), check_scalars(group, scalars, points.shape[0])
+
+
+def check_point_shape(group: Group, points) -> None:
+    """ValueError unless `points` (a NumPy or device array) is uint64 of shape (n, 2, ...)
+    for `group` (shared with the kernel backends)."""
     shape = (2,) + group.coord_shape
     if points.dtype != np.uint64 or points.ndim != 1 + len(shape) or points.shape[1:] != shape:
         raise ValueError(f"{group.name} MSM: points must be a uint64 array of shape "
                          f"(n, {', '.join(map(str, shape))}), got {points.dtype} {points.shape}")
-    return np.ascontiguousarray(points), check_scalars(group, scalars, points.shape[0])
 
 
 def check_scalars(group: Group, scalars, n: int) -> np.ndarray:

@@ -23,7 +23,7 @@ from hpc_zkfl.algebra.constants import R, fr_root_of_unity
 from hpc_zkfl.algebra.curve import G1, G2
 from hpc_zkfl.algebra.fields import FR
 from hpc_zkfl.algebra.msm import _check_inputs as _check_msm_inputs
-from hpc_zkfl.algebra.msm import check_scalars
+from hpc_zkfl.algebra.msm import check_point_shape, check_scalars
 
 from .kernel_runtime import DeviceKernels, HostKernels
 
@@ -188,10 +188,7 @@ class KernelBackend:
 
     def _msm(self, group, tag, points, scalars):
         if self.xp is not np and isinstance(points, self.xp.ndarray):   # already on the device
-            shape = (2,) + group.coord_shape
-            if points.dtype != np.uint64 or points.shape[1:] != shape:
-                raise ValueError(f"{group.name} MSM: points must be a uint64 array of shape "
-                                 f"(n, {', '.join(map(str, shape))}), got {points.dtype} {points.shape}")
+            check_point_shape(group, points)
             dev_points = self.xp.ascontiguousarray(points)
             scalars = check_scalars(group, scalars, points.shape[0])
         else:
