@@ -70,7 +70,10 @@ class KernelBackend:
             return hit[1]
         dev = self.kernels.to_device(arr)
         if arr.shape[0] >= RESIDENT_MIN:
-            arr.setflags(write=False)
+            owner = arr                 # a view's parent could change it too: freeze the chain
+            while isinstance(owner, np.ndarray):
+                owner.setflags(write=False)
+                owner = owner.base
             self._resident[key] = (weakref.ref(arr, lambda _, k=key: self._resident.pop(k, None)),
                                    dev)
         return dev

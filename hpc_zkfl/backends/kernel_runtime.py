@@ -116,7 +116,7 @@ class HostKernels:
     def __init__(self):
         self._lib = ctypes.CDLL(str(build_host_library()))
 
-    def launch(self, name, threads, *args, block=DEFAULT_BLOCK, shared_mem=0):
+    def launch(self, name, threads, *args, block=None, shared_mem=0):
         if threads == 0:
             return
         fn = getattr(self._lib, name)
@@ -133,6 +133,15 @@ class HostKernels:
         return np.asarray(arr)
 
 
+def _max_threads_per_block(fn) -> int:
+    """The most threads a launch of this kernel may have (its registers decide it); a property
+    of CuPy's RawKernel, a method in some versions."""
+    value = getattr(fn, "max_threads_per_block", None)
+    if callable(value):
+        value = value()
+    return int(value) if value else DEFAULT_BLOCK
+
+
 class DeviceKernels:
     """The kernels compiled by NVRTC and launched by CuPy on the current CUDA device."""
 
@@ -145,9 +154,13 @@ class DeviceKernels:
         options = ("--std=c++17", f"-I{kernel_dir()}")
         self._modules = {}
         self._functions = {}
+        # CuPy's on-disk cache is keyed by the source text and options, not by the headers
+        # it includes: the digest of every kernel file in the text keeps a header edit from
+        # loading a stale binary (the #line after it keeps the line numbers).
+        digest = f"// hpc_zkfl kernels {sources_digest()}\n"
         try:
             for src in SOURCES:
-                module = cupy.RawModule(code=kernel_source(src), options=options)
+                module = cupy.RawModule(code=digest + kernel_source(src), options=options)
                 module.compile()
                 self._modules[src] = module
         except cupy.cuda.compiler.CompileException as exc:
@@ -167,11 +180,21 @@ class DeviceKernels:
             self._functions[name] = fn
         return fn
 
-    def launch(self, name, threads, *args, block=DEFAULT_BLOCK, shared_mem=0):
+    def launch(self, name, threads, *args, block=None, shared_mem=0):
+        """One thread per index below `threads`.  A kernel that needs its exact block size
+        (the shared-memory NTT) passes `block`; the others get DEFAULT_BLOCK, lowered to what
+        the kernel's registers allow (the G2 MSM kernels use 255 a thread: 256 fit a block)."""
         if threads == 0:
             return
+        fn = self._function(name)
+        limit = _max_threads_per_block(fn)
+        if block is None:
+            block = min(DEFAULT_BLOCK, limit)
+        elif block > limit:
+            raise KernelBuildError(f"{name} needs blocks of {block} threads; this device "
+                                   f"allows {limit} for it")
         grid = ((threads + block - 1) // block,)
-        self._function(name)(grid, (block,), (np.uint32(threads), *args), shared_mem=shared_mem)
+        fn(grid, (block,), (np.uint32(threads), *args), shared_mem=shared_mem)
 
     def empty(self, shape, dtype=np.uint64):
         return self.xp.empty(shape, dtype=dtype)

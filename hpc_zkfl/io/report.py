@@ -15,7 +15,7 @@ import numpy as np
 from hpc_zkfl.fl.attacks import DATA_POISONING, MODEL_POISONING
 
 from .results import RejectReason, Results, load_results
-from .retention import retention_rows, retention_table, write_retention_plots
+from .retention import clean_summary, retention_rows, retention_table, write_retention_plots
 
 PLOT_FILES = ("accuracy.png", "proof_time.png", "rejections_by_attack.png")
 
@@ -37,7 +37,7 @@ def _fmt(value, spec: str) -> str:
     return format(value, spec)
 
 
-def _rejected(res: Results) -> np.ndarray:
+def rejected_updates(res: Results) -> np.ndarray:
     """(rounds, nodes) bool: the update arrived and was not aggregated."""
     return ~res.nodes["accepted"] & ~res.nodes["late"] & \
         (res.nodes["reject_reason"] != RejectReason.IDLE)
@@ -63,7 +63,7 @@ def _labels(results) -> list:
 def summary_row(res: Results, label: str = None) -> dict:
     """The figures of one results file, formatted for the table (column -> text)."""
     cfg = res.config
-    rejected = _rejected(res)
+    rejected = rejected_updates(res)
     malicious = np.broadcast_to(res.malicious, rejected.shape)
     acc = res.rounds["accuracy"]
     fraction = _config_value(cfg, "attack.fraction")
@@ -189,7 +189,7 @@ def write_plots(results, out_dir) -> list:
     x = np.arange(len(kinds))
     bar = 0.8 / max(1, len(results))
     for j, (r, label) in enumerate(zip(results, labels)):
-        per_node = _rejected(r).sum(axis=0)
+        per_node = rejected_updates(r).sum(axis=0)
         counts = [int(per_node[r.attack == k].sum()) for k in kinds]
         bars = ax.bar(x + (j - (len(results) - 1) / 2) * bar, counts, width=bar, label=label)
         ax.bar_label(bars, fontsize="x-small")
@@ -213,12 +213,11 @@ def run_report(paths, out_dir) -> str:
     if rows:
         order = MODEL_POISONING + DATA_POISONING
         headers, table = retention_table(rows, order)
-        clean = {r.setting: r.clean for r in rows}
-        text += ("\n\naccuracy retention (final accuracy / clean FedAvg's; clean: " +
-                 ", ".join(f"{k} {v:.3f}" for k, v in sorted(clean.items())) + "):\n" +
-                 text_table(headers, table, 3))
+        text += (f"\n\naccuracy retention (final accuracy / clean FedAvg's of the same seed; "
+                 f"clean: {clean_summary(rows)}):\n" + text_table(headers, table, 3))
         plots += write_retention_plots(rows, out_dir, order)
     return text + "\n\nplots:\n" + "\n".join(f"  {p}" for p in plots)
 
 
-__all__ = ["PLOT_FILES", "run_report", "summarize", "summary_row", "text_table", "write_plots"]
+__all__ = ["PLOT_FILES", "rejected_updates", "run_report", "summarize", "summary_row", "text_table",
+           "write_plots"]

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from hpc_zkfl.io.report import PLOT_FILES, run_report, summarize, write_plots
-from hpc_zkfl.io.retention import retention_rows, retention_table, write_retention_plots
+from hpc_zkfl.io.retention import (clean_summary, retention_rows, retention_table,
+                                   write_retention_plots)
 from hpc_zkfl.io.results import (RejectReason, ResultsFileError, ResultsWriter, RoundRecord,
                                  load_results)
 
@@ -147,8 +148,8 @@ def test_report_of_a_bad_file(tmp_path):
 
 
 def retention_config(partition, attack, fraction, strategy="fedavg", proofs=True, rounds=2,
-                     name="x"):
-    return {"run": {"name": name, "rounds": rounds, "seed": 0, "output": f"{name}.h5"},
+                     name="x", seed=0):
+    return {"run": {"name": name, "rounds": rounds, "seed": seed, "output": f"{name}.h5"},
             "data": {"dataset": "digits", "partition": partition, "dirichlet_alpha": 0.5},
             "nodes": {"count": 2, "per_rank": 0}, "model": {"kind": "ovr"},
             "attack": {"kind": attack, "fraction": fraction},
@@ -193,6 +194,33 @@ def test_retention_table_and_plots(tmp_path):
     text = run_report([r.path for r in results], tmp_path / "report")
     assert "accuracy retention" in text and "retention_iid.png" in text
     assert re.search(r"\niid +sign_flip +30% +100\.0% +25\.0% +75\.0%\n", text)
+
+
+def test_retention_over_seeds(tmp_path):
+    """Each run is divided by the clean run of its own seed; a cell is the mean over seeds with
+    the range; a seed without its clean run is left out."""
+    runs = [  # (seed, attack, proofs, final accuracy)
+        (0, "none", False, 0.80), (0, "sign_flip", True, 0.80), (0, "sign_flip", False, 0.40),
+        (1, "none", False, 0.90), (1, "sign_flip", True, 0.81), (1, "sign_flip", False, 0.45),
+        (2, "sign_flip", True, 0.10),                          # no clean run of seed 2
+    ]
+    results = []
+    for k, (seed, attack, proofs, acc) in enumerate(runs):
+        cfg = retention_config("iid", attack, 0.3 if attack != "none" else 0.0, proofs=proofs,
+                               name=f"s{k}", seed=seed)
+        path = make_run(tmp_path / f"s{k}.h5", cfg, ["none", "none"], [[A, A]] * 2,
+                        accuracy=[0.1, acc], proof_time=[1.0] * 2, verify_time=0.0,
+                        total=[1.0] * 2)
+        results.append(load_results(path))
+    rows = retention_rows(results)
+    assert sorted((r.seed, r.defense, round(r.retention, 6)) for r in rows) == \
+        [(0, "fedavg", 0.5), (0, "proofs", 1.0), (1, "fedavg", 0.5), (1, "proofs", 0.9)]
+    headers, table = retention_table(rows)
+    assert headers == ["setting", "attack", "malicious", "seeds", "proofs", "fedavg"]
+    assert table == [["iid", "sign_flip", "30%", "2", "95.0% (90.0-100.0)", "50.0% (50.0-50.0)"]]
+    assert clean_summary(rows) == "iid 0.850 (0.800-0.900, 2 seeds)"
+    plots = write_retention_plots(rows, tmp_path / "plots")
+    assert [p.name for p in plots] == ["retention_iid.png"]
 
 
 def test_idle_nodes_are_not_rejections(tmp_path):

@@ -270,6 +270,37 @@ def test_kernel_sources_are_installed():
     assert set(SOURCES) | set(HEADERS) <= names
 
 
+class _RecordingKernel:
+    """Stands in for a CuPy RawKernel: records launches, reports a thread limit."""
+
+    def __init__(self, limit):
+        self.max_threads_per_block = limit
+        self.calls = []
+
+    def __call__(self, grid, block, args, shared_mem=0):
+        self.calls.append((grid, block, shared_mem))
+
+
+def test_device_launch_block_sizes():
+    """Default launches use 256 threads a block or fewer when the kernel's registers allow
+    fewer (the G2 MSM kernels); a kernel that needs its exact block size gets it or a clear
+    error, never a silently smaller block."""
+    from hpc_zkfl.backends.kernel_runtime import DeviceKernels, KernelBuildError
+
+    dk = object.__new__(DeviceKernels)          # no CuPy here: only the launch arithmetic
+    dk._functions = {"wide": _RecordingKernel(1024), "g2": _RecordingKernel(128),
+                     "ntt": _RecordingKernel(512)}
+    dk.launch("wide", 1000)
+    dk.launch("g2", 1000)
+    dk.launch("ntt", 2048, block=512, shared_mem=32 << 10)
+    dk.launch("wide", 0)
+    assert dk._functions["wide"].calls == [((4,), (256,), 0)]
+    assert dk._functions["g2"].calls == [((8,), (128,), 0)]
+    assert dk._functions["ntt"].calls == [((4,), (512,), 32 << 10)]
+    with pytest.raises(KernelBuildError, match="needs blocks of 1024 threads"):
+        dk.launch("ntt", 2048, block=1024)
+
+
 # ---- proving through the kernels ---------------------------------------------------------------
 def _kernel_backend(name):
     from hpc_zkfl.backends import BackendUnavailableError
