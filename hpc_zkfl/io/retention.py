@@ -167,8 +167,8 @@ def retention_table(rows, attack_order=()) -> tuple:
 
 def write_retention_plots(rows, out_dir, attack_order=()) -> list:
     """One PNG per setting (retention_<setting>.png): a panel per attack kind, retention
-    against the malicious fraction, a line per defense (the mean over seeds, their range
-    shaded), the 99% target dashed."""
+    against the malicious fraction, a line per defense (the mean over seeds, error bars for
+    their range), the 99% target dashed."""
     from pathlib import Path
 
     from matplotlib.figure import Figure
@@ -186,15 +186,18 @@ def write_retention_plots(rows, out_dir, attack_order=()) -> list:
         fig = Figure(figsize=(3.6 * ncols, 3.0 * nrows + 0.6), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
         for ax, attack in zip(axes.flat, attacks):
-            for d in defenses:
+            for j, d in enumerate(defenses):
                 pts = sorted((f, *stats[setting, a, f, d][:3]) for (s, a, f, dd) in stats
                              if s == setting and a == attack and dd == d)
                 if pts:
                     x, mean, lo, hi = (100 * np.array(v) for v in zip(*pts))
-                    line, = ax.plot(x, mean, marker="o", ms=4, label=d,
+                    x = x + 0.6 * (j - (len(defenses) - 1) / 2)    # side by side, not on top
+                    line, = ax.plot(x, mean, marker="o", ms=4, label=d, color=f"C{j}",
                                     linewidth=2.2 if d == "proofs" else 1.2)
-                    if np.any(hi > lo):
-                        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15)
+                    if np.any(hi > lo):                 # the range over seeds
+                        ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt="none",
+                                    ecolor=line.get_color(), capsize=3, alpha=0.7)
+            ax.set_xticks(sorted({100 * r.fraction for r in mine if r.attack == attack}))
             ax.axhline(99, color="gray", linestyle="--", linewidth=0.8)
             ax.set_title(attack)
             ax.set_xlabel("malicious nodes (%)")
