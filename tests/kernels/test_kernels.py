@@ -250,7 +250,8 @@ def test_every_kernel_file_compiles_with_nvrtc(src):
     headers (NVRTC has none)."""
     nvrtc = _nvrtc()
     if nvrtc is None:
-        pytest.skip("libnvrtc not found (CUDA_HOME, /usr/local/cuda)")
+        pytest.skip("libnvrtc not found (CUDA_HOME, /usr/local/cuda, the nvidia-cuda-nvrtc wheel "
+                    "of the dev extra)")
     prog = ctypes.c_void_p()
     code = kernel_source(src).encode()
     assert nvrtc.nvrtcCreateProgram(ctypes.byref(prog), code, src.encode(), 0, None, None) == 0
