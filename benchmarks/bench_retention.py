@@ -39,8 +39,10 @@ from _common import machine, table
 from hpc_zkfl.config import parse_config
 from hpc_zkfl.fl.attacks import DATA_POISONING, MODEL_POISONING
 from hpc_zkfl.io.results import ResultsFileError, load_results
-from hpc_zkfl.io.retention import (clean_summary, retention_rows, retention_table,
-                                   seed_statistics, write_retention_plots)
+from hpc_zkfl.io.retention import clean_summary
+from hpc_zkfl.io.retention import final_accuracy as completed_accuracy
+from hpc_zkfl.io.retention import (retention_rows, retention_table, seed_statistics,
+                                   write_retention_plots)
 
 DEFENSES = {           # name -> [aggregation] table
     "proofs": 'strategy = "fedavg"\nproofs = true',
@@ -114,13 +116,11 @@ def runs(args):
 
 
 def final_accuracy(path: Path):
+    """The final accuracy of the complete run at `path`; None if missing or incomplete."""
     try:
-        res = load_results(path)
+        return completed_accuracy(load_results(path))
     except (ResultsFileError, OSError):
         return None
-    if res.n_rounds < res.config["run"]["rounds"]:
-        return None
-    return float(res.rounds["accuracy"][-1])
 
 
 def _resumable(path: Path) -> bool:
@@ -148,18 +148,19 @@ def run_all(args):
     running = []                                    # (process, path, start time, log file)
     done = 0
 
-    def finish(proc, path, t0, log):
+    def finish(returncode, path, t0):
         nonlocal done
-        if log:
-            log.close()
         done += 1
         acc = final_accuracy(path)
-        if proc.returncode != 0 or acc is None:
-            raise SystemExit(f"{path} failed (exit {proc.returncode}); see "
-                             f"{path.with_suffix('.log')}")
+        if returncode != 0 or acc is None:
+            raise SystemExit(f"{path} failed (exit {returncode}); see {path.with_suffix('.log')}")
         path.with_suffix(".pk").unlink(missing_ok=True)
         print(f"  [{done}/{len(todo)}] {path.parent.name}/{path.stem}: {acc:.3f} "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
+
+    def end(proc, path, t0, log):
+        log.close()
+        finish(proc.returncode, path, t0)
 
     for path, text in todo:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -173,13 +174,13 @@ def run_all(args):
             t0 = time.perf_counter()
             code = run(parse_config(text, str(path.with_suffix(".toml"))), resume=resume,
                        output=path)
-            finish(subprocess.CompletedProcess([], code), path, t0, None)
+            finish(code, path, t0)
             continue
         while len(running) >= args.jobs:
             for item in running:
                 if item[0].poll() is not None:
                     running.remove(item)
-                    finish(*item)
+                    end(*item)
                     break
             else:
                 time.sleep(0.5)
@@ -189,7 +190,7 @@ def run_all(args):
                         path, time.perf_counter(), log))
     for item in running:
         item[0].wait()
-        finish(*item)
+        end(*item)
 
 
 def retention_summary(args):
@@ -224,16 +225,15 @@ def retention_summary(args):
     return results
 
 
-def honest_only_accuracy(cfg) -> float:
+def honest_only_accuracy(cfg, fed) -> float:
     """Final accuracy of the federation a perfect filter leaves: cfg's run with every
     malicious participant's update dropped and every honest one aggregated, nothing proven.
     Proofs only decide which updates are aggregated, so a proven run that rejected exactly the
     malicious updates is this federation."""
     from hpc_zkfl.fl.node import FederatedNode
     from hpc_zkfl.fl.server import process_round
-    from hpc_zkfl.mpi.runtime import aggregation_of, build_federation, initial_model
+    from hpc_zkfl.mpi.runtime import aggregation_of, initial_model
 
-    fed = build_federation(cfg, with_statement=False)
     fed.proofs = False
     aggregation = aggregation_of(cfg)
     w = initial_model(fed)
@@ -247,7 +247,7 @@ def honest_only_accuracy(cfg) -> float:
     return accuracy
 
 
-def centralised_retention(cfg) -> float:
+def centralised_retention(fed) -> float:
     """Accuracy of one-vs-rest logistic regression (L2, C = 1, trained to convergence) on the
     honest nodes' training data / on all of it, same test split: what the attackers' data
     alone is worth to the best centrally trained model of this family."""
@@ -256,9 +256,6 @@ def centralised_retention(cfg) -> float:
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
 
-    from hpc_zkfl.mpi.runtime import build_federation
-
-    fed = build_federation(cfg, with_statement=False)
     data = fed.dataset
     X, X_test = data.X_train_float, data.X_test_float
 
@@ -277,6 +274,7 @@ def honest_only_summary(args, results):
     poisoned updates) and the centralised ceiling."""
     from hpc_zkfl.io.report import rejected_updates
     from hpc_zkfl.io.results import RejectReason
+    from hpc_zkfl.mpi.runtime import build_federation
     by_path = {str(r.path): r for r in results}
     lines, mismatches, retained = [], [], {}
     for seed in args.seeds:
@@ -284,15 +282,17 @@ def honest_only_summary(args, results):
             for fraction in args.fractions:
                 tag = f"{int(fraction * 100)}"
                 folder = args.out / f"seed{seed}"
-                clean = final_accuracy(folder / f"{part}-clean.h5")
+                clean_res = by_path.get(str(folder / f"{part}-clean.h5"))
+                clean = clean_res and completed_accuracy(clean_res)
                 _, text = config_text(args, seed, part, "proofs", args.attacks[0], fraction)
                 cfg = parse_config(text, "honest-only.toml")
-                honest = honest_only_accuracy(cfg)
+                fed = build_federation(cfg, with_statement=False)
+                honest = honest_only_accuracy(cfg, fed)
                 proven, exact = [], []
                 for attack in args.attacks:
                     res = by_path.get(str(folder / f"{part}-proofs-{attack}-{tag}.h5"))
-                    acc = final_accuracy(folder / f"{part}-proofs-{attack}-{tag}.h5")
-                    if res is None or acc is None or attack not in MODEL_POISONING:
+                    acc = res and completed_accuracy(res)
+                    if acc is None or attack not in MODEL_POISONING:
                         continue
                     rejected = rejected_updates(res)
                     asked = res.nodes["reject_reason"] != RejectReason.IDLE
@@ -303,7 +303,7 @@ def honest_only_summary(args, results):
                             mismatches.append(f"seed {seed} {part} {attack} {tag}%: proven "
                                               f"{acc:.4f}, honest-only {honest:.4f}")
                         exact.append(acc == honest)
-                ceiling = centralised_retention(cfg)
+                ceiling = centralised_retention(fed)
                 if clean:
                     retained.setdefault((part, fraction), []).append(honest / clean)
                 lines.append([str(seed), part, f"{tag}%", "-" if clean is None else f"{clean:.3f}",

@@ -60,7 +60,8 @@ def defense_of(cfg: dict) -> str:
     return "proofs" if agg.get("proofs", True) else str(agg.get("strategy", "fedavg"))
 
 
-def _final_accuracy(res):
+def final_accuracy(res):
+    """The last round's accuracy of a complete run (loaded results); None while incomplete."""
     rounds = res.config.get("run", {}).get("rounds")
     if rounds is None or res.n_rounds < rounds or res.n_rounds == 0:
         return None
@@ -73,7 +74,7 @@ def retention_rows(results) -> list:
     settings, clean, attacked = {}, {}, []
     for res in results:
         cfg = res.config
-        acc = _final_accuracy(res)
+        acc = final_accuracy(res)
         if not cfg or acc is None:
             continue
         key = _setting_key(cfg)
@@ -217,4 +218,4 @@ def write_retention_plots(rows, out_dir, attack_order=()) -> list:
 
 
 __all__ = ["DEFENSES", "RetentionRow", "clean_accuracy", "clean_summary", "defense_of",
-           "retention_rows", "retention_table", "seed_statistics", "write_retention_plots"]
+           "final_accuracy", "retention_rows", "retention_table", "seed_statistics", "write_retention_plots"]
