@@ -8,6 +8,32 @@
 #pragma once
 #include "curve.cuh"
 
+namespace zk {
+
+// Atomics on both targets: the host build runs one thread at a time, so plain updates are
+// exact there.  Each returns the old value.
+ZK_HD uint32_t atomic_add(uint32_t *p, uint32_t v) {
+#if defined(__CUDA_ARCH__)
+  return atomicAdd(p, v);
+#else
+  const uint32_t old = *p;
+  *p = old + v;
+  return old;
+#endif
+}
+
+ZK_HD uint32_t atomic_min(uint32_t *p, uint32_t v) {
+#if defined(__CUDA_ARCH__)
+  return atomicMin(p, v);
+#else
+  const uint32_t old = *p;
+  *p = old < v ? old : v;
+  return old;
+#endif
+}
+
+}  // namespace zk
+
 #if defined(__CUDACC__)
 #define ZK_GLOBAL extern "C" __global__
 #define ZK_KERNEL_1D(name, params, statement)                 \

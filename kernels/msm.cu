@@ -33,16 +33,6 @@ ZK_HD uint32_t scalar_window(const uint64_t *s, uint32_t offset, uint32_t c) {
   return (uint32_t)(bits & ((1ull << c) - 1));
 }
 
-ZK_HD uint32_t atomic_add(uint32_t *p, uint32_t v) {
-#if defined(__CUDA_ARCH__)
-  return atomicAdd(p, v);
-#else
-  const uint32_t old = *p;  // the host build runs one thread at a time
-  *p = old + v;
-  return old;
-#endif
-}
-
 constexpr uint32_t NO_BUCKET = 0xffffffffu;
 
 ZK_HD void msm_digits_one(uint32_t i, uint32_t n, uint32_t *keys, uint32_t *vals,

@@ -34,6 +34,8 @@ CHUNK = 16
 # Segments of a window's buckets summed by one thread in the bucket reduction.
 SEGMENT = 16
 MAX_WINDOW = 16
+# r1cs_evaluate's "every constraint holds" (kernels/r1cs.cu).
+NO_ROW = 0xFFFFFFFF
 _TWIDDLE_CACHE = 8
 # Point arrays at least this long stay resident on the device while the host array lives
 # (proving-key queries), so a node's proofs after the first upload nothing but scalars.
@@ -59,16 +61,16 @@ class KernelBackend:
         self._one = self.kernels.to_device(FR.encode([1]))
 
     # ---- resident arrays ---------------------------------------------------------------
-    def device_array(self, arr):
-        """arr on the device.  A long host array is uploaded once and kept while it lives
-        (keyed by identity and made read-only, so it cannot change behind its copy)."""
+    def device_array(self, arr, dtype=np.uint64):
+        """arr on the device as `dtype`.  A long host array is uploaded once and kept while it
+        lives (keyed by identity and made read-only, so it cannot change behind its copy)."""
         if not isinstance(arr, np.ndarray) or self.xp is np:
-            return self.kernels.to_device(arr)
-        key = id(arr)
+            return self.kernels.to_device(arr, dtype)
+        key = (id(arr), np.dtype(dtype).str)
         hit = self._resident.get(key)
         if hit is not None and hit[0]() is arr:
             return hit[1]
-        dev = self.kernels.to_device(arr)
+        dev = self.kernels.to_device(arr, dtype)
         if arr.shape[0] >= RESIDENT_MIN:
             owner = arr                 # a view's parent could change it too: freeze the chain
             while isinstance(owner, np.ndarray):
@@ -78,9 +80,9 @@ class KernelBackend:
                                    dev)
         return dev
 
-    def join_points(self, parts):
-        """The concatenation of point arrays, on the device (the prover's MSM bases: a
-        resident query with a few constant points around it)."""
+    def join(self, parts):
+        """The concatenation of host or device uint64 arrays, on the device: the prover's MSM
+        bases (a resident query with a few constant points around it) and scalars."""
         return self.xp.concatenate([self.device_array(p) for p in parts])
 
     # ---- element-wise Fr ---------------------------------------------------------------
@@ -171,16 +173,53 @@ class KernelBackend:
         from the constraint evaluations a, b, c ((n, 4) Montgomery each), in one upload of the
         inputs and one download of h."""
         k = self.kernels
+        return k.to_host(self._quotient_device(*(k.to_device(v) for v in (a, b, c)),
+                                               coset_shift, z_inv))
+
+    def _quotient_device(self, a, b, c, coset_shift: int, z_inv: int):
         n = a.shape[0]
         log_n = n.bit_length() - 1
         on_coset = []
         for v in (a, b, c):
-            coeffs = self.ntt_device(k.to_device(v), log_n, inverse=True)
+            coeffs = self.ntt_device(v, log_n, inverse=True)
             on_coset.append(self.ntt_device(coeffs, log_n, shift=coset_shift))
-        num = k.empty((n, 4))
-        k.launch("fr_mul_sub", n, num, *on_coset)
-        k.launch("fr_scale_by_powers", n, num, self._one, self._scalar(z_inv))
-        return k.to_host(self.ntt_device(num, log_n, inverse=True, shift=coset_shift))
+        num = self.kernels.empty((n, 4))
+        self.kernels.launch("fr_mul_sub", n, num, *on_coset)
+        self.kernels.launch("fr_scale_by_powers", n, num, self._one, self._scalar(z_inv))
+        return self.ntt_device(num, log_n, inverse=True, shift=coset_shift)
+
+    # ---- the prover's scalars --------------------------------------------------------------
+    def _csr_on_device(self, mat, n_wires: int):
+        """A constraint matrix with uint32 offsets and wires (resident like the proving key)."""
+        if len(mat.wires) >= 1 << 32 or n_wires >= 1 << 32:
+            raise ValueError(f"constraint matrix with {len(mat.wires)} terms over {n_wires} wires: "
+                             "the kernels index both with uint32")
+        return (self.device_array(mat.indptr, np.uint32), self.device_array(mat.wires, np.uint32),
+                self.device_array(mat.coeffs))
+
+    def prover_scalars(self, r1cs, witness, n: int, coset_shift: int, z_inv: int):
+        """The Groth16 prover's work before its MSMs, on the device: (first unsatisfied
+        constraint or None, w, h) with w the witness and h the quotient's n - 1 coefficients,
+        both as plain limbs left on the device for the MSMs (None when a constraint fails).
+        `witness` is an (n_wires, 4) Montgomery array whose shape the caller checked."""
+        k = self.kernels
+        w = k.to_device(witness)
+        a, b, c = (k.empty((n, 4)) for _ in range(3))
+        first_bad = self.xp.full(1, NO_ROW, dtype=np.uint32)
+        k.launch("r1cs_evaluate", n, a, b, c, first_bad, w, np.uint32(r1cs.n_constraints),
+                 np.uint32(r1cs.n_public),
+                 *(arr for mat in (r1cs.A, r1cs.B, r1cs.C)
+                   for arr in self._csr_on_device(mat, r1cs.n_wires)))
+        bad = int(first_bad[0])
+        if bad != NO_ROW:
+            return bad, None, None
+        h = self._quotient_device(a, b, c, coset_shift, z_inv)[:n - 1]
+        plain = []
+        for v in (w, h):
+            out = k.empty(v.shape)
+            k.launch("fr_to_plain", v.shape[0], out, v)
+            plain.append(out)
+        return None, plain[0], plain[1]
 
     # ---- MSM -----------------------------------------------------------------------------
     def msm_g1(self, points, scalars):
@@ -193,7 +232,14 @@ class KernelBackend:
         if self.xp is not np and isinstance(points, self.xp.ndarray):   # already on the device
             check_point_shape(group, points)
             dev_points = self.xp.ascontiguousarray(points)
-            scalars = check_scalars(group, scalars, points.shape[0])
+            if isinstance(scalars, self.xp.ndarray):
+                # Device scalars come from the kernels (prover_scalars), canonical by
+                # construction; only their shape is checked.
+                if scalars.dtype != np.uint64 or scalars.shape != (points.shape[0], 4):
+                    raise ValueError(f"{group.name} MSM: device scalars must be uint64 of shape "
+                                     f"({points.shape[0]}, 4), got {scalars.dtype} {scalars.shape}")
+            else:
+                scalars = check_scalars(group, scalars, points.shape[0])
         else:
             points, scalars = _check_msm_inputs(group, points, scalars)
             dev_points = self.device_array(points)

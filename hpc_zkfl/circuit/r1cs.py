@@ -96,14 +96,20 @@ class R1CS:
         """Public signals (outputs then public inputs): wires 1..n_public."""
         return self.n_outputs + self.n_public_inputs
 
-    def unsatisfied(self, witness: np.ndarray):
-        """Index of the first constraint the witness (an (n_wires, 4) Montgomery array, w[0] = 1)
-        does not satisfy, or None if all hold."""
+    def check_witness(self, witness) -> np.ndarray:
+        """The witness as a contiguous (n_wires, 4) uint64 Montgomery array, or a ValueError
+        if its shape is wrong or wire 0 is not the constant 1."""
         witness = np.ascontiguousarray(witness, dtype=np.uint64)
         if witness.shape != (self.n_wires, 4):
             raise ValueError(f"witness must have shape ({self.n_wires}, 4), got {witness.shape}")
         if FR.decode(witness[:1]) != [1]:
             raise ValueError("witness wire 0 must be the constant 1")
+        return witness
+
+    def unsatisfied(self, witness: np.ndarray):
+        """Index of the first constraint the witness (an (n_wires, 4) Montgomery array, w[0] = 1)
+        does not satisfy, or None if all hold."""
+        witness = self.check_witness(witness)
         lhs = FR.mul(self.A.evaluate(witness), self.B.evaluate(witness))
         bad = np.flatnonzero((lhs != self.C.evaluate(witness)).any(axis=1))
         return int(bad[0]) if bad.size else None

@@ -18,7 +18,7 @@ from hpc_zkfl.algebra.limbs import ints_to_limbs
 from hpc_zkfl.backends import get_backend
 
 from .data_structures import Proof, ProvingKey
-from .r1cs_to_qap import compute_h, domain_size, to_plain
+from .r1cs_to_qap import COSET_SHIFT, compute_h, coset_vanishing_inverse, domain_size, to_plain
 
 
 class UnsatisfiedWitnessError(ValueError):
@@ -38,34 +38,46 @@ def check_key(pk: ProvingKey, r1cs) -> None:
         raise ValueError("the proving key does not match the constraint system")
 
 
+def _msm_scalars(be, r1cs, witness):
+    """(w, h) as plain limbs: the witness and the quotient's coefficients, the scalars of the
+    prover's MSMs; raises UnsatisfiedWitnessError before any of it for a bad witness.  Kernel
+    backends do it all on the device and leave both there."""
+    witness = r1cs.check_witness(witness)
+    on_device = getattr(be, "prover_scalars", None)
+    if on_device is not None:
+        n = domain_size(r1cs)
+        bad, w, h = on_device(r1cs, witness, n, COSET_SHIFT, coset_vanishing_inverse(n))
+    else:
+        bad = r1cs.unsatisfied(witness)
+    if bad is not None:
+        raise UnsatisfiedWitnessError(bad)
+    if on_device is not None:
+        return w, h
+    return to_plain(witness), to_plain(compute_h(r1cs, witness, be))
+
+
 def prove(pk: ProvingKey, r1cs, witness, backend="auto", rng=None) -> Proof:
     """A proof that `witness` ((n_wires, 4) Montgomery Fr array, w[0] = 1) satisfies
     `r1cs`.  Raises UnsatisfiedWitnessError (naming the first failing constraint) for a
     witness that does not.  `rng` overrides the CSPRNG for r, s in reproducible tests only."""
     be = get_backend(backend) if isinstance(backend, str) else backend
     check_key(pk, r1cs)
-    witness = np.ascontiguousarray(witness, dtype=np.uint64)
-    bad = r1cs.unsatisfied(witness)
-    if bad is not None:
-        raise UnsatisfiedWitnessError(bad)
+    w, h = _msm_scalars(be, r1cs, witness)
     rnd = rng if rng is not None else secrets.SystemRandom()
     r, s = rnd.randrange(R), rnd.randrange(R)
-
-    h = to_plain(compute_h(r1cs, witness, be))
-    w = to_plain(witness)
     k = r1cs.n_public + 1
     one_r, one_s = ints_to_limbs([1, r]), ints_to_limbs([1, s])
 
-    join = getattr(be, "join_points", np.concatenate)  # kernel backends keep pk resident
+    join = getattr(be, "join", np.concatenate)  # kernel backends: on the device, pk resident
     a = be.msm_g1(join([pk.alpha_g1[None], pk.a_query, pk.delta_g1[None]]),
-                  np.concatenate([one_r[:1], w, one_r[1:]]))
+                  join([one_r[:1], w, one_r[1:]]))
     b = be.msm_g2(join([pk.beta_g2[None], pk.b_g2_query, pk.delta_g2[None]]),
-                  np.concatenate([one_s[:1], w, one_s[1:]]))
+                  join([one_s[:1], w, one_s[1:]]))
     b1 = be.msm_g1(join([pk.beta_g1[None], pk.b_g1_query, pk.delta_g1[None]]),
-                   np.concatenate([one_s[:1], w, one_s[1:]]))
+                   join([one_s[:1], w, one_s[1:]]))
     tail = ints_to_limbs([s, r, (-r * s) % R])
     c = be.msm_g1(join([pk.l_query, pk.h_query, a[None], b1[None], pk.delta_g1[None]]),
-                  np.concatenate([w[k:], h, tail]))
+                  join([w[k:], h, tail]))
     return Proof(np.ascontiguousarray(a), np.ascontiguousarray(b), np.ascontiguousarray(c))
 
 

@@ -38,6 +38,11 @@ def domain_size(r1cs) -> int:
     return n
 
 
+def coset_vanishing_inverse(n: int) -> int:
+    """1 / Z(s) = 1 / (s^n - 1) for the coset shift s: Z is this constant on the whole coset."""
+    return pow((pow(COSET_SHIFT, n, R) - 1) % R, -1, R)
+
+
 def _padded(values, n):
     out = np.zeros((n, 4), dtype=np.uint64)
     out[:values.shape[0]] = values
@@ -54,7 +59,7 @@ def compute_h(r1cs, witness, backend="auto") -> np.ndarray:
     a[m:m + k] = witness[:k]
     b = _padded(r1cs.B.evaluate(witness), n)
     c = _padded(r1cs.C.evaluate(witness), n)
-    z_inv = pow((pow(COSET_SHIFT, n, R) - 1) % R, -1, R)
+    z_inv = coset_vanishing_inverse(n)
     fused = getattr(be, "qap_quotient", None)
     if fused is not None:             # the kernel backends keep every step on the device
         return np.ascontiguousarray(fused(a, b, c, COSET_SHIFT, z_inv)[:n - 1])
@@ -112,4 +117,4 @@ def to_plain(values) -> np.ndarray:
     return out
 
 
-__all__ = ["COSET_SHIFT", "compute_h", "domain_size", "lagrange_at", "qap_at", "to_plain"]
+__all__ = ["COSET_SHIFT", "compute_h", "coset_vanishing_inverse", "domain_size", "lagrange_at", "qap_at", "to_plain"]

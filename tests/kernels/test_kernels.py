@@ -358,7 +358,43 @@ def test_gpu_keeps_long_point_arrays_resident(rng):
     first = be.device_array(points)
     assert be.device_array(points) is first and not points.flags.writeable
     assert np.array_equal(be.msm_g1(points, scalars), get_backend("cpu").msm_g1(points, scalars))
-    key = id(points)
+    key = (id(points), np.dtype(np.uint64).str)
+    assert key in be._resident
     del points
     gc.collect()
     assert key not in be._resident, "the device copy must go with the host array"
+
+
+@pytest.mark.parametrize("name", KERNEL_BACKENDS)
+def test_prover_scalars_equal_cpu_and_name_the_first_failing_constraint(proving_system, name):
+    """The prover's pre-MSM work on the device: the constraint evaluations, the check, the
+    quotient and the conversion to plain limbs equal the cpu path's; a bad witness is refused
+    with the least failing constraint, as r1cs.unsatisfied names it."""
+    from hpc_zkfl.groth16 import UnsatisfiedWitnessError, prove
+    from hpc_zkfl.groth16.r1cs_to_qap import (COSET_SHIFT, compute_h, coset_vanishing_inverse,
+                                              domain_size, to_plain)
+
+    be = _kernel_backend(name)
+    r1cs, w, pk = proving_system
+    n = domain_size(r1cs)
+    args = (n, COSET_SHIFT, coset_vanishing_inverse(n))
+    bad, w_plain, h_plain = be.prover_scalars(r1cs, w, *args)
+    assert bad is None
+    assert np.array_equal(be.kernels.to_host(w_plain), to_plain(w))
+    assert np.array_equal(be.kernels.to_host(h_plain), to_plain(compute_h(r1cs, w, "cpu")))
+
+    for wires in ([r1cs.n_wires - 1], [1, r1cs.n_wires // 2], list(range(5, r1cs.n_wires, 97))):
+        tampered = w.copy()
+        tampered[wires] = FR.add(tampered[wires], FR.encode([1] * len(wires)))
+        want = r1cs.unsatisfied(tampered)
+        assert want is not None
+        assert be.prover_scalars(r1cs, tampered, *args) == (want, None, None)
+        with pytest.raises(UnsatisfiedWitnessError) as err:
+            prove(pk, r1cs, tampered, backend=be)
+        assert err.value.constraint == want
+
+
+def test_prover_scalars_refuse_matrices_past_uint32(cuda_host, proving_system):
+    r1cs = proving_system[0]
+    with pytest.raises(ValueError, match="uint32"):
+        cuda_host._csr_on_device(r1cs.A, 1 << 32)
