@@ -15,8 +15,10 @@
 //   msm_gather           bucket sum = its single chunk, or infinity
 //   msm_segment_sums     sum_b (b + 1) B_b over one segment of a window's buckets by the
 //                        running-sum trick, plus lo * (sum of the segment) for its offset lo
-//   msm_window_sums      the segments of each window added up
-//   msm_combine          Horner over the windows (c doublings between them), then affine
+//   (msm_chunks_xyzz and msm_gather again add up each window's segment sums, in a tree)
+//   (the backend downloads the W window sums and runs Horner over them on the host, c
+//   doublings between windows: a chain of ~250 dependent doublings is ~10x slower on one
+//   GPU thread than on a CPU core)
 //
 // Digits lie in [-2^(c-1) + 1, 2^(c-1)], so a window has 2^(c-1) buckets and W = ceil(255 / c)
 // windows cover every scalar below r < 2^254 with the final carry.
@@ -119,23 +121,6 @@ ZK_HD void segment_sum_one(uint32_t t, Xyzz<F> *out, const Xyzz<F> *buckets, uin
   out[t] = total + running.mul_u32(lo);
 }
 
-template <class F>
-ZK_HD void window_sum_one(uint32_t w, Xyzz<F> *out, const Xyzz<F> *segs, uint32_t segments) {
-  Xyzz<F> acc = Xyzz<F>::infinity();
-  for (uint32_t j = 0; j < segments; ++j) acc = acc + segs[(uint64_t)w * segments + j];
-  out[w] = acc;
-}
-
-template <class F>
-ZK_HD void combine(Affine<F> *out, const Xyzz<F> *windows, uint32_t count, uint32_t c) {
-  Xyzz<F> acc = windows[count - 1];
-  for (uint32_t w = count - 1; w-- > 0;) {
-    for (uint32_t j = 0; j < c; ++j) acc = acc.dbl();
-    acc = acc + windows[w];
-  }
-  out[0] = acc.to_affine();
-}
-
 }  // namespace zk
 
 // counts: n_buckets zeros on entry.
@@ -166,14 +151,7 @@ ZK_KERNEL_1D(msm_scatter, (uint32_t n, uint32_t *sorted, uint32_t *cursor, const
   ZK_KERNEL_1D(msm_segment_sums_##G,                                                           \
                (uint32_t n, zk::Xyzz<F> *out, const zk::Xyzz<F> *buckets, uint32_t per_window,  \
                 uint32_t seg_len),                                                             \
-               zk::segment_sum_one<F>(i, out, buckets, per_window, seg_len))                    \
-  ZK_KERNEL_1D(msm_window_sums_##G,                                                            \
-               (uint32_t n, zk::Xyzz<F> *out, const zk::Xyzz<F> *segs, uint32_t segments),      \
-               zk::window_sum_one<F>(i, out, segs, segments))                                  \
-  ZK_KERNEL_1D(msm_combine_##G,                                                                \
-               (uint32_t n, zk::Affine<F> *out, const zk::Xyzz<F> *windows, uint32_t count,     \
-                uint32_t c),                                                                   \
-               zk::combine<F>(out, windows, count, c))
+               zk::segment_sum_one<F>(i, out, buckets, per_window, seg_len))
 
 ZK_MSM_KERNELS(g1, zk::Fq)
 ZK_MSM_KERNELS(g2, zk::Fq2)

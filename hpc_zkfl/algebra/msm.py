@@ -357,8 +357,10 @@ def _msm_worker_affine(points, scalars, c, n_win, n_chunks, worker, n_workers, o
 
 
 @jit
-def _combine(partial, c, n_win, n_chunks, out):
-    """out[0] = sum_w 2^(wc) (sum of window w's chunk sums), as an affine point."""
+def combine_windows(partial, c, n_win, n_chunks, out):
+    """out[0] = sum_w 2^(wc) (sum of window w's chunk sums), as an affine point; partial holds
+    XYZZ points (task, 4) + coordinate shape, window-major.  The kernel backends finish their
+    MSMs with it too: the c doublings between windows are a chain no GPU thread runs fast."""
     acc = xyzz_infinity(f_load(partial, 0, 0))
     for w in range(n_win - 1, -1, -1):
         if not xyzz_is_infinity(acc):
@@ -380,7 +382,7 @@ def _msm_parallel(points, scalars, c, n_win, n_chunks, batch_affine, ovb, abk, s
                                sj, si, fe, partial)
         else:
             _msm_worker_xyzz(points, scalars, c, n_win, n_chunks, worker, n_workers, ovb, partial)
-    _combine(partial, c, n_win, n_chunks, out)
+    combine_windows(partial, c, n_win, n_chunks, out)
 
 
 # ---- planning -----------------------------------------------------------------------------

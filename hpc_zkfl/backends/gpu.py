@@ -23,7 +23,7 @@ from hpc_zkfl.algebra.constants import R, fr_root_of_unity
 from hpc_zkfl.algebra.curve import G1, G2
 from hpc_zkfl.algebra.fields import FR
 from hpc_zkfl.algebra.msm import _check_inputs as _check_msm_inputs
-from hpc_zkfl.algebra.msm import check_point_shape, check_scalars
+from hpc_zkfl.algebra.msm import check_point_shape, check_scalars, combine_windows
 
 from .kernel_runtime import DeviceKernels, HostKernels
 
@@ -276,26 +276,34 @@ class KernelBackend:
         items = k.empty((int(prefix[-1]),) + xyzz_shape)
         k.launch(f"msm_chunks_affine_{tag}", items.shape[0], items, prefix, np.uint32(n_buckets),
                  starts, sorted_vals, dev_points, np.uint32(CHUNK))
-        while int((prefix[1:] - prefix[:-1]).max()) > 1:
-            nxt = self._chunk_prefix(prefix)
-            summed = k.empty((int(nxt[-1]),) + xyzz_shape)
-            k.launch(f"msm_chunks_xyzz_{tag}", summed.shape[0], summed, nxt, np.uint32(n_buckets),
-                     prefix, items, np.uint32(CHUNK))
-            items, prefix = summed, nxt
-        buckets = k.empty((n_buckets,) + xyzz_shape)
-        k.launch(f"msm_gather_{tag}", n_buckets, buckets, prefix, items)
+        buckets = self._sum_runs(tag, items, prefix, n_buckets)
 
         seg_len = min(per_window, SEGMENT)
         segments = per_window // seg_len
         seg_sums = k.empty((windows * segments,) + xyzz_shape)
         k.launch(f"msm_segment_sums_{tag}", windows * segments, seg_sums, buckets,
                  np.uint32(per_window), np.uint32(seg_len))
-        window_sums = k.empty((windows,) + xyzz_shape)
-        k.launch(f"msm_window_sums_{tag}", windows, window_sums, seg_sums, np.uint32(segments))
-        out = k.empty((1,) + affine_shape)
-        k.launch(f"msm_combine_{tag}", 1, out, window_sums, np.uint32(windows), np.uint32(c),
-                 block=1)
-        return k.to_host(out)[0]
+        # A window's segment sums are added up in the same tree, and the windows combined on
+        # the host (combine_windows: the doublings between windows are one serial chain).
+        window_starts = (xp.arange(windows + 1, dtype=np.int64) * segments).astype(np.uint32)
+        window_sums = k.to_host(self._sum_runs(tag, seg_sums, window_starts, windows))
+        out = np.zeros((1,) + affine_shape, dtype=np.uint64)
+        combine_windows(window_sums, c, windows, 1, out)
+        return out[0]
+
+    def _sum_runs(self, tag, items, starts, runs: int):
+        """XYZZ sums of the runs items[starts[b]:starts[b + 1]] for b < runs (infinity for an
+        empty run), chunks of at most CHUNK a launch, level after level."""
+        k = self.kernels
+        while int((starts[1:] - starts[:-1]).max()) > 1:
+            nxt = self._chunk_prefix(starts)
+            summed = k.empty((int(nxt[-1]),) + items.shape[1:])
+            k.launch(f"msm_chunks_xyzz_{tag}", summed.shape[0], summed, nxt, np.uint32(runs),
+                     starts, items, np.uint32(CHUNK))
+            items, starts = summed, nxt
+        out = k.empty((runs,) + items.shape[1:])
+        k.launch(f"msm_gather_{tag}", runs, out, starts, items)
+        return out
 
     def _chunk_prefix(self, starts):
         """Where each bucket's chunks start, from where its items start (uint32, nb + 1)."""

@@ -186,6 +186,27 @@ def test_msm_equals_cpu_on_skewed_scalars(cuda_host, rng, group, kind):
     assert np.array_equal(getattr(cuda_host, msm)(points, limbs), getattr(cpu, msm)(points, limbs))
 
 
+def test_run_sums_over_several_chunk_levels(cuda_host, rng):
+    """_sum_runs, which adds up both the buckets and each window's segment sums: runs longer
+    than CHUNK^2 (three levels), of one item, and empty, against the cpu backend."""
+    from hpc_zkfl.algebra.msm import combine_windows
+    from hpc_zkfl.backends.gpu import CHUNK
+
+    lengths = [CHUNK ** 2 + 3, 0, 1, CHUNK, CHUNK + 1, 2, 0]
+    points = _points(G1, sum(lengths), rng)
+    one = FQ.encode([1])[0]
+    items = np.zeros((len(points), 4, 4), dtype=np.uint64)   # XYZZ of affine points
+    items[:, 0], items[:, 1], items[:, 2], items[:, 3] = points[:, 0], points[:, 1], one, one
+    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.uint32)
+    sums = cuda_host._sum_runs("g1", items, starts, len(lengths))
+    cpu = get_backend("cpu")
+    for b, (lo, hi) in enumerate(zip(starts[:-1], starts[1:])):
+        got = np.zeros((1, 2, 4), dtype=np.uint64)
+        combine_windows(np.ascontiguousarray(sums[b:b + 1]), 1, 1, 1, got)
+        want = cpu.msm_g1(points[lo:hi], ints_to_limbs([1] * int(hi - lo)))
+        assert np.array_equal(got[0], want), b
+
+
 def test_msm_rejects_what_the_cpu_backend_rejects(cuda_host, rng):
     points = _points(G1, 3, rng)
     with pytest.raises(ValueError, match="not below the group order"):
