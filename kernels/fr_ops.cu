@@ -24,6 +24,9 @@ ZK_KERNEL_1D(fr_from_plain, (uint32_t n, Fr *out, const uint64_t *a),
 ZK_KERNEL_1D(fr_powers, (uint32_t n, Fr *out, const Fr *base, const Fr *factor),
              out[i] = *factor * base->pow_u32(i))
 
+// x[i] *= factor, in place (1/n of the inverse NTT; no powers to raise).
+ZK_KERNEL_1D(fr_scale, (uint32_t n, Fr *x, const Fr *factor), x[i] = x[i] * *factor)
+
 // x[i] *= factor * base^i, in place.
 ZK_KERNEL_1D(fr_scale_by_powers, (uint32_t n, Fr *x, const Fr *base, const Fr *factor),
              x[i] = x[i] * (*factor * base->pow_u32(i)))

@@ -154,9 +154,11 @@ class KernelBackend:
                      block=1 << (s0 - 1), shared_mem=32 << s0)
             for s in range(s0, log_n):
                 k.launch("ntt_stage", n // 2, y, tw, np.uint32(s), np.uint32(log_n))
-        if inverse:
-            base = pow(shift, -1, R) if shift is not None else 1
-            k.launch("fr_scale_by_powers", n, y, self._scalar(base), self._scalar(pow(n, -1, R)))
+        if inverse and shift is None:
+            k.launch("fr_scale", n, y, self._scalar(pow(n, -1, R)))
+        elif inverse:
+            k.launch("fr_scale_by_powers", n, y, self._scalar(pow(shift, -1, R)),
+                     self._scalar(pow(n, -1, R)))
         return y
 
     def ntt(self, values, inverse=False, coset_shift=None):
@@ -185,7 +187,7 @@ class KernelBackend:
             on_coset.append(self.ntt_device(coeffs, log_n, shift=coset_shift))
         num = self.kernels.empty((n, 4))
         self.kernels.launch("fr_mul_sub", n, num, *on_coset)
-        self.kernels.launch("fr_scale_by_powers", n, num, self._one, self._scalar(z_inv))
+        self.kernels.launch("fr_scale", n, num, self._scalar(z_inv))
         return self.ntt_device(num, log_n, inverse=True, shift=coset_shift)
 
     # ---- the prover's scalars --------------------------------------------------------------
