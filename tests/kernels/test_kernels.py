@@ -419,3 +419,20 @@ def test_prover_scalars_refuse_matrices_past_uint32(cuda_host, proving_system):
     r1cs = proving_system[0]
     with pytest.raises(ValueError, match="uint32"):
         cuda_host._csr_on_device(r1cs.A, 1 << 32)
+
+
+def test_bench_gpu_script_runs_on_cuda_host(tmp_path):
+    """benchmarks/bench_gpu.py, which a device session runs with little time to spare, works
+    end to end on the host build of the kernels and checks its own results."""
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "bench_gpu.py", "--backend", "cuda-host", "--g1", "7", "--g2", "5",
+         "--ntt", "6,11", "--prove", "8", "--cpu-max", "11", "--repeat", "1"],
+        cwd=root / "benchmarks", capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert out.count("| ok |") == 4 and "| verifies |" in out, out[-3000:]
+    assert "WRONG" not in out and "DOES NOT VERIFY" not in out
