@@ -36,7 +36,10 @@ SEGMENT = 16
 MAX_WINDOW = 16
 # r1cs_evaluate's "every constraint holds" (kernels/r1cs.cu).
 NO_ROW = 0xFFFFFFFF
-_TWIDDLE_CACHE = 8
+# Device tables (NTT twiddles, coset power tables) kept, least recently used dropped first.
+_TABLE_CACHE = 16
+# Coset scalings read base^i as lo[i mod 2^POWER_SPLIT] * hi[i >> POWER_SPLIT].
+POWER_SPLIT = 10
 # Point arrays at least this long stay resident on the device while the host array lives
 # (proving-key queries), so a node's proofs after the first upload nothing but scalars.
 RESIDENT_MIN = 1024
@@ -56,9 +59,8 @@ class KernelBackend:
     def __init__(self, executor):
         self.kernels = executor
         self.xp = executor.xp
-        self._twiddles: OrderedDict = OrderedDict()
+        self._tables: OrderedDict = OrderedDict()
         self._resident: dict = {}
-        self._one = self.kernels.to_device(FR.encode([1]))
 
     # ---- resident arrays ---------------------------------------------------------------
     def device_array(self, arr, dtype=np.uint64):
@@ -119,22 +121,39 @@ class KernelBackend:
     def _scalar(self, value: int):
         return self.kernels.to_device(FR.encode([value % R]))
 
+    def _cached_table(self, key, build):
+        table = self._tables.get(key)
+        if table is None:
+            table = self._tables[key] = build()
+            while len(self._tables) > _TABLE_CACHE:
+                self._tables.popitem(last=False)
+        else:
+            self._tables.move_to_end(key)
+        return table
+
+    def _powers(self, base: int, factor: int, count: int):
+        """factor * base^i for i < count, on the device."""
+        out = self.kernels.empty((count, 4))
+        self.kernels.launch("fr_powers", count, out, self._scalar(base), self._scalar(factor))
+        return out
+
     def _twiddle_table(self, log_n: int, inverse: bool):
         """omega^0 .. omega^(n/2 - 1) (omega^-1 for the inverse) on the device, cached."""
-        key = (log_n, inverse)
-        table = self._twiddles.get(key)
-        if table is None:
-            omega = fr_root_of_unity(log_n)
-            base = pow(omega, -1, R) if inverse else omega
-            half = 1 << (log_n - 1)
-            table = self.kernels.empty((half, 4))
-            self.kernels.launch("fr_powers", half, table, self._scalar(base), self._one)
-            self._twiddles[key] = table
-            while len(self._twiddles) > _TWIDDLE_CACHE:
-                self._twiddles.popitem(last=False)
-        else:
-            self._twiddles.move_to_end(key)
-        return table
+        omega = fr_root_of_unity(log_n)
+        base = pow(omega, -1, R) if inverse else omega
+        return self._cached_table(("twiddles", log_n, inverse),
+                                  lambda: self._powers(base, 1, 1 << (log_n - 1)))
+
+    def _scale_by_powers(self, x, log_n: int, base: int, factor: int):
+        """x[i] *= factor * base^i in place, for the 2^log_n rows of x.  base^i comes from two
+        small cached tables (one product each) rather than from raising base to i (~1.5 log2 n
+        products a row)."""
+        low = min(log_n, POWER_SPLIT)
+        lo, hi = self._cached_table(
+            ("powers", base, factor, log_n),
+            lambda: (self._powers(base, 1, 1 << low),
+                     self._powers(pow(base, 1 << low, R), factor, 1 << (log_n - low))))
+        self.kernels.launch("fr_scale_by_power_tables", 1 << log_n, x, lo, hi, np.uint32(low))
 
     def ntt_device(self, x, log_n: int, inverse: bool = False, shift: int | None = None):
         """The NTT of the device array x ((2^log_n, 4) Montgomery Fr) as a new device array;
@@ -142,7 +161,7 @@ class KernelBackend:
         k = self.kernels
         n = 1 << log_n
         if not inverse and shift is not None:
-            k.launch("fr_scale_by_powers", n, x, self._scalar(shift), self._one)
+            self._scale_by_powers(x, log_n, shift, 1)
         if log_n == 0:
             y = x.copy()
         else:
@@ -157,8 +176,7 @@ class KernelBackend:
         if inverse and shift is None:
             k.launch("fr_scale", n, y, self._scalar(pow(n, -1, R)))
         elif inverse:
-            k.launch("fr_scale_by_powers", n, y, self._scalar(pow(shift, -1, R)),
-                     self._scalar(pow(n, -1, R)))
+            self._scale_by_powers(y, log_n, pow(shift, -1, R), pow(n, -1, R))
         return y
 
     def ntt(self, values, inverse=False, coset_shift=None):
