@@ -66,7 +66,7 @@ class KernelBackend:
     def device_array(self, arr, dtype=np.uint64):
         """arr on the device as `dtype`.  A long host array is uploaded once and kept while it
         lives (keyed by identity and made read-only, so it cannot change behind its copy)."""
-        if not isinstance(arr, np.ndarray) or self.xp is np:
+        if self.xp is np or isinstance(arr, self.xp.ndarray) or not isinstance(arr, np.ndarray):
             return self.kernels.to_device(arr, dtype)
         key = (id(arr), np.dtype(dtype).str)
         hit = self._resident.get(key)

@@ -142,7 +142,20 @@ def _max_threads_per_block(fn) -> int:
     return int(value) if value else DEFAULT_BLOCK
 
 
-class DeviceKernels:
+class DeviceMemory:
+    """Allocation and transfers through ``self.xp``, an array module with CuPy's API."""
+
+    def empty(self, shape, dtype=np.uint64):
+        return self.xp.empty(shape, dtype=dtype)
+
+    def to_device(self, arr, dtype=np.uint64):
+        return self.xp.ascontiguousarray(self.xp.asarray(arr, dtype=dtype))
+
+    def to_host(self, arr):
+        return self.xp.asnumpy(arr)
+
+
+class DeviceKernels(DeviceMemory):
     """The kernels compiled by NVRTC and launched by CuPy on the current CUDA device."""
 
     name = "cuda"
@@ -195,12 +208,3 @@ class DeviceKernels:
                                    f"allows {limit} for it")
         grid = ((threads + block - 1) // block,)
         fn(grid, (block,), (np.uint32(threads), *args), shared_mem=shared_mem)
-
-    def empty(self, shape, dtype=np.uint64):
-        return self.xp.empty(shape, dtype=dtype)
-
-    def to_device(self, arr, dtype=np.uint64):
-        return self.xp.ascontiguousarray(self.xp.asarray(arr, dtype=dtype))
-
-    def to_host(self, arr):
-        return self.xp.asnumpy(arr)

@@ -6,8 +6,11 @@
   backend), against the cpu backend bit for bit at sizes past the small ones of
   tests/test_backend_api.py (NTT stages outside the shared-memory block, MSM buckets that
   hold most points);
+- the same orchestration over a stand-in device (an array type of its own with CuPy's API),
+  so the branches that only a GPU run takes (device scalars, resident arrays, joins of host
+  and device arrays) run here too;
 - every .cu compiled for sm_90 by nvcc and by NVRTC (what CuPy uses at run time), when the
-  CUDA toolkit is installed.
+  CUDA toolkit is installed; bench_gpu.py end to end on the host build.
 """
 import ctypes
 import os
@@ -436,3 +439,102 @@ def test_bench_gpu_script_runs_on_cuda_host(tmp_path):
     out = proc.stdout
     assert out.count("| ok |") == 4 and "| verifies |" in out, out[-3000:]
     assert "WRONG" not in out and "DOES NOT VERIFY" not in out
+
+
+# ---- the device-only Python paths, on a stand-in device ---------------------------------------
+class _DeviceArray(np.ndarray):
+    """Stands for a CuPy array: a distinct array type, so every `isinstance(x, xp.ndarray)`
+    branch of the gpu backend takes its device side."""
+
+
+class _StandInCupy:
+    """The part of CuPy's API the gpu backend uses, over host memory."""
+
+    ndarray = _DeviceArray
+
+    @staticmethod
+    def _dev(a):
+        return np.asarray(a).view(_DeviceArray)
+
+    def asarray(self, a, dtype=None):
+        return self._dev(np.asarray(a, dtype=dtype))
+
+    def ascontiguousarray(self, a, dtype=None):
+        return self._dev(np.ascontiguousarray(a, dtype=dtype))
+
+    def concatenate(self, parts):
+        assert all(isinstance(p, _DeviceArray) for p in parts), "host array joined on the device"
+        return self._dev(np.concatenate(parts))
+
+    def zeros(self, *a, **kw):
+        return self._dev(np.zeros(*a, **kw))
+
+    def full(self, *a, **kw):
+        return self._dev(np.full(*a, **kw))
+
+    def arange(self, *a, **kw):
+        return self._dev(np.arange(*a, **kw))
+
+    def empty(self, *a, **kw):
+        return self._dev(np.empty(*a, **kw))
+
+    def cumsum(self, *a, **kw):
+        return np.cumsum(*a, **kw)
+
+    @staticmethod
+    def asnumpy(a):
+        return np.array(a).view(np.ndarray)
+
+
+@pytest.fixture(scope="module")
+def stand_in_device():
+    """The gpu backend's orchestration over the host build of the kernels with a stand-in
+    device: what only a GPU run would otherwise reach (device scalars, resident arrays,
+    joins of host and device arrays) runs here."""
+    from hpc_zkfl.backends.gpu import KernelBackend
+    from hpc_zkfl.backends.kernel_runtime import DeviceMemory, HostKernels
+
+    class StandInKernels(DeviceMemory, HostKernels):
+        xp = _StandInCupy()
+
+        def launch(self, name, threads, *args, **kw):
+            assert all(not isinstance(a, np.ndarray) or isinstance(a, _DeviceArray) for a in args), \
+                f"{name}: a host array passed to a kernel"
+            super().launch(name, threads, *args, **kw)
+
+    return KernelBackend(StandInKernels())
+
+
+def test_stand_in_device_proof_equals_cpu(stand_in_device, proving_system):
+    import random
+
+    from hpc_zkfl.groth16 import prove
+
+    r1cs, w, pk = proving_system
+    want = prove(pk, r1cs, w, backend="cpu", rng=random.Random(5))
+    for _ in range(2):
+        got = prove(pk, r1cs, w, backend=stand_in_device, rng=random.Random(5))
+        for field in ("a", "b", "c"):
+            out = getattr(got, field)
+            assert type(out) is np.ndarray and np.array_equal(out, getattr(want, field)), field
+    # The proving key's queries and the constraint matrices stayed resident, read-only.
+    resident = stand_in_device._resident
+    for arr, dtype in ((pk.a_query, np.uint64), (pk.b_g2_query, np.uint64),
+                       (pk.h_query, np.uint64), (r1cs.A.wires, np.uint32),
+                       (r1cs.C.coeffs, np.uint64)):
+        assert (id(arr), np.dtype(dtype).str) in resident and not arr.flags.writeable
+
+
+def test_stand_in_device_msm_takes_device_scalars(stand_in_device, rng):
+    points = _points(G1, 300, rng)
+    scalars = ints_to_limbs([rng.randrange(R) for _ in range(300)])
+    want = get_backend("cpu").msm_g1(points, scalars)
+    dev_points = stand_in_device.device_array(points)
+    dev_scalars = stand_in_device.kernels.to_device(scalars)
+    assert np.array_equal(stand_in_device.msm_g1(dev_points, dev_scalars), want)
+    assert np.array_equal(stand_in_device.msm_g1(dev_points, scalars), want)
+    assert np.array_equal(stand_in_device.msm_g1(points, scalars), want)
+    with pytest.raises(ValueError, match="device scalars must be uint64 of shape"):
+        stand_in_device.msm_g1(dev_points, dev_scalars[:-1])
+    with pytest.raises(ValueError, match="not below the group order"):
+        stand_in_device.msm_g1(dev_points, ints_to_limbs([R] * 300))
