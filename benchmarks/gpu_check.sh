@@ -12,9 +12,12 @@
 #        process) and the whole test suite with "auto" resolving to the gpu backend.
 #
 # On a machine with no network, bring the Python packages it lacks as wheels in .whl/ (from a
-# machine with pip: `pip download --no-deps --only-binary=:all: --python-version 3.12 -d .whl
-# py_ecc eth-utils eth-typing eth-hash cytoolz pydantic pydantic-core annotated-types
-# typing-inspection`); they are installed into a private folder first.
+# machine with pip, for the target's Python, here 3.12 on x86-64 Linux:
+#   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl \
+#     py_ecc eth-utils eth-typing eth-hash cytoolz pydantic pydantic-core annotated-types \
+#     typing-inspection
+# ); they are installed into a private folder first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-quick}
