@@ -4,9 +4,10 @@
 # bench_gpu.py.  Logs go to $OUT (or ./gpu_check); paste the tables into BENCHMARKS.md with
 # the device name the script prints.
 #
-#   bash benchmarks/gpu_check.sh [quick|full]
+#   bash benchmarks/gpu_check.sh [quick|full|tests|bench]
 #
-# quick: G1 MSM to 2^22, G2 to 2^20, NTT to 2^22, proving at 2^16 and 2^18.
+# quick: the tests, then G1 MSM to 2^22, G2 to 2^20, NTT to 2^22, proving at 2^16 and 2^18.
+# tests, bench: the two halves of quick alone (for a machine lent in short slices).
 # full:  the sizes of the GPU issue (G1 to 2^24, G2 to 2^22, NTT to 2^24, proving to 2^20),
 #        one round of configs/nodes1000_gpu.toml (1,000 digits nodes proving on the GPU, one
 #        process) and the whole test suite with "auto" resolving to the gpu backend.
@@ -35,16 +36,23 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 $py -m hpc_zkfl.cli info 2>&1 | tee "$out/info.log"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee -a "$out/info.log"
 
-status=0
-$py -m pytest -q -x -p no:cacheprovider tests/kernels tests/test_backend_api.py tests/test_backends.py \
-  2>&1 | tee "$out/tests_kernels.log" || status=1
-
 case "$mode" in
-  quick) sizes=(--g1 16,18,20,22 --g2 16,18,20 --ntt 16,18,20,22 --prove 16,18 --cpu-max 18) ;;
+  quick|tests|bench) sizes=(--g1 16,18,20,22 --g2 16,18,20 --ntt 16,18,20,22 --prove 16,18 --cpu-max 18) ;;
   full)  sizes=(--g1 16,18,20,22,24 --g2 16,18,20,22 --ntt 16,18,20,22,24 --prove 16,18,20) ;;
-  *) echo "usage: $0 [quick|full]" >&2; exit 2 ;;
+  *) echo "usage: $0 [quick|full|tests|bench]" >&2; exit 2 ;;
 esac
-(cd benchmarks && $py bench_gpu.py "${sizes[@]}") 2>&1 | tee "$out/bench_gpu.log" || status=1
+# The host-built kernel tests are CPU work: spread them over a few processes when xdist is there.
+workers=()
+if $py -c "import xdist" 2>/dev/null; then workers=(-n "${PYTEST_WORKERS:-4}"); fi
+
+status=0
+if [ "$mode" != bench ]; then
+  $py -m pytest -q -p no:cacheprovider "${workers[@]}" tests/kernels tests/test_backend_api.py \
+    tests/test_backends.py 2>&1 | tee "$out/tests_kernels.log" || status=1
+fi
+if [ "$mode" != tests ]; then
+  (cd benchmarks && $py bench_gpu.py "${sizes[@]}") 2>&1 | tee "$out/bench_gpu.log" || status=1
+fi
 
 if [ "$mode" = full ]; then
   sed -e 's/^rounds = .*/rounds = 1/' -e "s|^output = .*|output = \"$out/nodes1000_gpu.h5\"|" \
