@@ -44,16 +44,16 @@ def _msm_scalars(be, r1cs, witness):
     backends do it all on the device and leave both there."""
     witness = r1cs.check_witness(witness)
     on_device = getattr(be, "prover_scalars", None)
-    if on_device is not None:
-        n = domain_size(r1cs)
-        bad, w, h = on_device(r1cs, witness, n, COSET_SHIFT, coset_vanishing_inverse(n))
-    else:
+    if on_device is None:
         bad = r1cs.unsatisfied(witness)
+        if bad is not None:
+            raise UnsatisfiedWitnessError(bad)
+        return to_plain(witness), to_plain(compute_h(r1cs, witness, be))
+    n = domain_size(r1cs)
+    bad, w, h = on_device(r1cs, witness, n, COSET_SHIFT, coset_vanishing_inverse(n))
     if bad is not None:
         raise UnsatisfiedWitnessError(bad)
-    if on_device is not None:
-        return w, h
-    return to_plain(witness), to_plain(compute_h(r1cs, witness, be))
+    return w, h
 
 
 def prove(pk: ProvingKey, r1cs, witness, backend="auto", rng=None) -> Proof:
