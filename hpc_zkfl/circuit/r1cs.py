@@ -106,10 +106,19 @@ class R1CS:
             raise ValueError("witness wire 0 must be the constant 1")
         return witness
 
+    def evaluations(self, witness: np.ndarray) -> tuple:
+        """(<A_k, w>, <B_k, w>, <C_k, w>) for every constraint k: three (m, 4) Montgomery
+        arrays, for a witness that check_witness accepts."""
+        witness = self.check_witness(witness)
+        return self.A.evaluate(witness), self.B.evaluate(witness), self.C.evaluate(witness)
+
     def unsatisfied(self, witness: np.ndarray):
         """Index of the first constraint the witness (an (n_wires, 4) Montgomery array, w[0] = 1)
         does not satisfy, or None if all hold."""
-        witness = self.check_witness(witness)
-        lhs = FR.mul(self.A.evaluate(witness), self.B.evaluate(witness))
-        bad = np.flatnonzero((lhs != self.C.evaluate(witness)).any(axis=1))
-        return int(bad[0]) if bad.size else None
+        return first_unsatisfied(*self.evaluations(witness))
+
+
+def first_unsatisfied(a, b, c):
+    """The least k with a_k b_k != c_k over constraint evaluations, or None."""
+    bad = np.flatnonzero((FR.mul(a, b) != c).any(axis=1))
+    return int(bad[0]) if bad.size else None

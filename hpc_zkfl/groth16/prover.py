@@ -16,6 +16,7 @@ import numpy as np
 from hpc_zkfl.algebra.constants import R
 from hpc_zkfl.algebra.limbs import ints_to_limbs
 from hpc_zkfl.backends import get_backend
+from hpc_zkfl.circuit.r1cs import first_unsatisfied
 
 from .data_structures import Proof, ProvingKey
 from .r1cs_to_qap import COSET_SHIFT, compute_h, coset_vanishing_inverse, domain_size, to_plain
@@ -45,10 +46,11 @@ def _msm_scalars(be, r1cs, witness):
     witness = r1cs.check_witness(witness)
     on_device = getattr(be, "prover_scalars", None)
     if on_device is None:
-        bad = r1cs.unsatisfied(witness)
+        evaluations = r1cs.evaluations(witness)      # for the check and the quotient alike
+        bad = first_unsatisfied(*evaluations)
         if bad is not None:
             raise UnsatisfiedWitnessError(bad)
-        return to_plain(witness), to_plain(compute_h(r1cs, witness, be))
+        return to_plain(witness), to_plain(compute_h(r1cs, witness, be, evaluations))
     n = domain_size(r1cs)
     bad, w, h = on_device(r1cs, witness, n, COSET_SHIFT, coset_vanishing_inverse(n))
     if bad is not None:

@@ -49,16 +49,15 @@ def _padded(values, n):
     return out
 
 
-def compute_h(r1cs, witness, backend="auto") -> np.ndarray:
+def compute_h(r1cs, witness, backend="auto", evaluations=None) -> np.ndarray:
     """Coefficients of h = (a b - c) / Z, an (n - 1, 4) Montgomery array, for a witness
-    (an (n_wires, 4) Montgomery array) that satisfies the constraint system."""
+    (an (n_wires, 4) Montgomery array) that satisfies the constraint system.  `evaluations`:
+    r1cs.evaluations(witness) when the caller has them already."""
     be = get_backend(backend) if isinstance(backend, str) else backend
     n = domain_size(r1cs)
     m, k = r1cs.n_constraints, r1cs.n_public + 1
-    a = _padded(r1cs.A.evaluate(witness), n)
+    a, b, c = (_padded(v, n) for v in (evaluations or r1cs.evaluations(witness)))
     a[m:m + k] = witness[:k]
-    b = _padded(r1cs.B.evaluate(witness), n)
-    c = _padded(r1cs.C.evaluate(witness), n)
     z_inv = coset_vanishing_inverse(n)
     fused = getattr(be, "qap_quotient", None)
     if fused is not None:             # the kernel backends keep every step on the device
