@@ -1,16 +1,21 @@
 """The gpu backend on a CUDA device: G1 and G2 MSM, NTT and Groth16 proving by size, every
 result checked, with the cpu backend side by side where it finishes in reasonable time.
 
-    python benchmarks/bench_gpu.py [--backend gpu] [--g1 16,18,20,22,24] [--g2 16,18,20,22]
+    python benchmarks/bench_gpu.py [--backend gpu] [--field 20] [--g1 16,18,20,22,24]
+                                   [--g2 16,18,20,22]
                                    [--ntt 16,18,20,22,24] [--prove 16,18,20] [--cpu-max 20]
                                    [--repeat 5]
+
+Field: the rate of Fq and Fr Montgomery products over 2^20 threads (chains of 256 dependent
+products, kernels/probe.cu) and the latency of one product on one thread: the two figures the
+MSM and NTT predictions of kernels/NOTES.md rest on.
 
 Timings are best-of-`repeat` wall times with the device synchronized, after one warm-up call
 (NVRTC compilation and twiddle tables excluded).  MSM: points resident on the device (the
 prover's proving key stays there), the affine result downloaded; scalars on the device (as
 the prover has them; the target is judged on this column) and, in a second column, uploaded
-and range-checked from host memory in each call.  NTT: values uploaded and the result downloaded (`ntt`), and the device
-pipeline alone (`ntt_device`).  Proving: `groth16.prove` on a builder circuit (the
+and range-checked from host memory in each call.  NTT: values uploaded and the result
+downloaded (`ntt`), and the device pipeline alone (`ntt_device`).  Proving: `groth16.prove` on a builder circuit (the
 multiplication chain of bench_groth16.py) with its real key; every proof is verified.  "of
 which scalars" times the work before the MSMs alone (`prover_scalars`: constraint evaluation
 and check, the quotient's seven NTTs, the conversion to plain limbs).
@@ -29,9 +34,9 @@ import time
 import numpy as np
 from _common import fmt_time, machine, table
 
-from hpc_zkfl.algebra.constants import R
+from hpc_zkfl.algebra.constants import P, R
 from hpc_zkfl.algebra.curve import G1, G2
-from hpc_zkfl.algebra.fields import FR
+from hpc_zkfl.algebra.fields import FQ, FR
 from hpc_zkfl.algebra.limbs import ints_to_limbs
 from hpc_zkfl.algebra.msm import fixed_base_mul, random_points
 from hpc_zkfl.backends import get_backend, gpu_status
@@ -151,9 +156,39 @@ def prove_rows(be, logs, repeat, cpu_max):
     return rows
 
 
+def field_rows(be, log_threads, repeat, iters=256, latency_iters=2048):
+    """The rate of Montgomery products over 2^log_threads threads (chains of `iters` dependent
+    products each) and one thread's latency a product; results checked against Python ints."""
+    rows = []
+    for name, field, modulus in (("Fq", FQ, P), ("Fr", FR, R)):
+        kernel = f"{name.lower()}_mul_chain"
+        k = be.kernels
+        n = 1 << log_threads
+        x0, y = field.random(n), field.random(n)
+        x_dev, y_dev = k.to_device(x0), k.to_device(y)
+
+        def run(count, steps):
+            x = x_dev[:count].copy()      # the chain works in place; a copy on the device
+            k.launch(kernel, count, x, y_dev, np.uint32(steps))
+            return x
+
+        t_rate, out = best(be, lambda: run(n, iters), repeat)
+        t_one, one = best(be, lambda: run(1, latency_iters), repeat)
+        got = field.decode(np.concatenate([k.to_host(out)[:3], k.to_host(one)]))
+        xs, ys = field.decode(x0[:3]), field.decode(y[:3])
+        want = [a * pow(b, iters, modulus) % modulus for a, b in zip(xs, ys)]
+        want.append(xs[0] * pow(ys[0], latency_iters, modulus) % modulus)
+        rows.append([name, f"2^{log_threads} x {iters}", f"{n * iters / t_rate / 1e9:.3g} G/s",
+                     fmt_time(t_one / latency_iters), "ok" if got == want else "WRONG"])
+        print(rows[-1], flush=True)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--backend", default="gpu")
+    ap.add_argument("--field", type=sizes, default=sizes("20"),
+                    help="log2 of the threads timing the field product ('' to skip)")
     ap.add_argument("--g1", type=sizes, default=sizes("16,18,20,22,24"))
     ap.add_argument("--g2", type=sizes, default=sizes("16,18,20,22"))
     ap.add_argument("--ntt", type=sizes, default=sizes("16,18,20,22,24"))
@@ -164,11 +199,15 @@ def main():
     be = get_backend(args.backend)
     print(machine())
     print(f"backend {be.name}; {gpu_status()[1]}\n", flush=True)
+    if args.field:
+        print(table(["field", "threads x chain", "products", "latency a product", "result"],
+                    [row for log_t in args.field for row in field_rows(be, log_t, args.repeat)]))
     if args.g1 or args.g2:
         rows = msm_rows(be, G1, args.g1, 16, args.repeat, args.cpu_max) if args.g1 else []
         rows += msm_rows(be, G2, args.g2, 14, args.repeat, args.cpu_max) if args.g2 else []
         print(table(["group", "points", f"{args.backend} (scalars on device)",
-                     f"{args.backend} (scalars from host)", "cpu backend", "target", "result"], rows))
+                     f"{args.backend} (scalars from host)", "cpu backend", "target", "result"],
+                    rows))
     if args.ntt:
         print(table(["size", f"{args.backend} (device data)", f"{args.backend} (from and to host)",
                      "cpu backend", "target", "result"],

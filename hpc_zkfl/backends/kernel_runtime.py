@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-SOURCES = ("fr_ops.cu", "ntt.cu", "msm.cu", "r1cs.cu")
+SOURCES = ("fr_ops.cu", "ntt.cu", "msm.cu", "r1cs.cu", "probe.cu")
 HEADERS = ("field.cuh", "curve.cuh", "launch.cuh")
 DEFAULT_BLOCK = 256
 

@@ -116,4 +116,5 @@ def to_plain(values) -> np.ndarray:
     return out
 
 
-__all__ = ["COSET_SHIFT", "compute_h", "coset_vanishing_inverse", "domain_size", "lagrange_at", "qap_at", "to_plain"]
+__all__ = ["COSET_SHIFT", "compute_h", "coset_vanishing_inverse", "domain_size", "lagrange_at",
+           "qap_at", "to_plain"]

@@ -431,13 +431,13 @@ def test_bench_gpu_script_runs_on_cuda_host(tmp_path):
 
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run(
-        [sys.executable, "bench_gpu.py", "--backend", "cuda-host", "--g1", "7", "--g2", "5",
-         "--ntt", "6,11", "--prove", "8", "--cpu-max", "11", "--repeat", "1"],
+        [sys.executable, "bench_gpu.py", "--backend", "cuda-host", "--field", "5", "--g1", "7",
+         "--g2", "5", "--ntt", "6,11", "--prove", "8", "--cpu-max", "11", "--repeat", "1"],
         cwd=root / "benchmarks", capture_output=True, text=True, timeout=600,
         env={**os.environ, "PYTHONPATH": str(root)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    assert out.count("| ok |") == 4 and "| verifies |" in out, out[-3000:]
+    assert out.count("| ok |") == 6 and "| verifies |" in out, out[-3000:]
     assert "WRONG" not in out and "DOES NOT VERIFY" not in out
 
 
@@ -498,8 +498,8 @@ def stand_in_device():
         xp = _StandInCupy()
 
         def launch(self, name, threads, *args, **kw):
-            assert all(not isinstance(a, np.ndarray) or isinstance(a, _DeviceArray) for a in args), \
-                f"{name}: a host array passed to a kernel"
+            assert all(isinstance(a, _DeviceArray) or not isinstance(a, np.ndarray)
+                       for a in args), f"{name}: a host array passed to a kernel"
             super().launch(name, threads, *args, **kw)
 
     return KernelBackend(StandInKernels())

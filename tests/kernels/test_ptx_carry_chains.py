@@ -17,7 +17,9 @@ from hpc_zkfl.backends.kernel_runtime import HEADERS, SOURCES, kernel_dir
 
 MASK = (1 << 64) - 1
 
-ASM = re.compile(r"(?:ZK_HD\s+\w+\s+(\w+)\s*\()|asm(?:\s+volatile)?\s*\(((?:[^()]|\([^()]*\))*)\);", re.S)
+# A function header (its name in group 1) or an asm statement (its body in group 2).
+ASM = re.compile(r"(?:ZK_HD\s+\w+\s+(\w+)\s*\()"
+                 r"|asm(?:\s+volatile)?\s*\(((?:[^()]|\([^()]*\))*)\);", re.S)
 
 
 def asm_blocks():
