@@ -122,6 +122,8 @@ class KernelBackend:
         return self.kernels.to_device(FR.encode([value % R]))
 
     def _cached_table(self, key, build):
+        """The device table cached under key, built by build() on a miss (least recently used
+        tables dropped past _TABLE_CACHE)."""
         table = self._tables.get(key)
         if table is None:
             table = self._tables[key] = build()
@@ -145,9 +147,8 @@ class KernelBackend:
                                   lambda: self._powers(base, 1, 1 << (log_n - 1)))
 
     def _scale_by_powers(self, x, log_n: int, base: int, factor: int):
-        """x[i] *= factor * base^i in place, for the 2^log_n rows of x.  base^i comes from two
-        small cached tables (one product each) rather than from raising base to i (~1.5 log2 n
-        products a row)."""
+        """x[i] *= factor * base^i in place, for the 2^log_n rows of x: two products a row from
+        two small cached tables, rather than raising base to i (~1.5 log2 n products a row)."""
         low = min(log_n, POWER_SPLIT)
         lo, hi = self._cached_table(
             ("powers", base, factor, log_n),
