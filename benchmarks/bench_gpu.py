@@ -15,10 +15,11 @@ Timings are best-of-`repeat` wall times with the device synchronized, after one 
 prover's proving key stays there), the affine result downloaded; scalars on the device (as
 the prover has them; the target is judged on this column) and, in a second column, uploaded
 and range-checked from host memory in each call.  NTT: values uploaded and the result
-downloaded (`ntt`), and the device pipeline alone (`ntt_device`).  Proving: `groth16.prove` on a builder circuit (the
-multiplication chain of bench_groth16.py) with its real key; every proof is verified.  "of
-which scalars" times the work before the MSMs alone (`prover_scalars`: constraint evaluation
-and check, the quotient's seven NTTs, the conversion to plain limbs).
+downloaded (`ntt`), and the device pipeline alone (`ntt_device`).  Proving: `groth16.prove` on
+a builder circuit (the multiplication chain of bench_groth16.py) with its real key; every
+proof is verified.  "of which scalars" times the work before the MSMs alone
+(`prover_scalars`: constraint evaluation and check, the quotient's seven NTTs, the
+conversion to plain limbs).
 
 MSM inputs: 2^16 random points [a_j] G (2^14 for G2) and as many random scalars k_j, tiled to
 the size: the bucket work is that of random inputs, and the expected result is

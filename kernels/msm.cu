@@ -17,8 +17,8 @@
 //                        running-sum trick, plus lo * (sum of the segment) for its offset lo
 //   (msm_chunks_xyzz and msm_gather again add up each window's segment sums, in a tree)
 //   (the backend downloads the W window sums and runs Horner over them on the host, c
-//   doublings between windows: a chain of ~250 dependent doublings is ~10x slower on one
-//   GPU thread than on a CPU core)
+//   doublings between windows: a chain of ~250 dependent doublings, predicted ~10x slower
+//   on one GPU thread than on a CPU core; kernels/NOTES.md)
 //
 // Digits lie in [-2^(c-1) + 1, 2^(c-1)], so a window has 2^(c-1) buckets and W = ceil(255 / c)
 // windows cover every scalar below r < 2^254 with the final carry.

@@ -103,35 +103,37 @@ def _int(limbs):
     return sum(v << (64 * i) for i, v in enumerate(limbs))
 
 
-def _operands(outputs, inputs, values):
-    """Operand list from C expressions: outputs start as garbage (they are written first)."""
-    return [random.getrandbits(64) for _ in outputs] + [values[e] for e in inputs]
+def _run(instrs, outputs, inputs, values):
+    """The block's outputs (C expression -> value) for inputs bound from `values`; outputs
+    start as garbage, since the block must write them before reading them."""
+    operands = [random.getrandbits(64) for _ in outputs] + [values[e] for e in inputs]
+    return dict(zip(outputs, run_ptx(instrs, operands)))
+
+
+def _run_wide(instrs, outputs, inputs, x, y):
+    """A four-limb block on a[] = x and b[] = y: (r[] as an integer, all outputs)."""
+    values = {**{f"a[{i}]": v for i, v in enumerate(_limbs(x))},
+              **{f"b[{i}]": v for i, v in enumerate(_limbs(y))}}
+    got = _run(instrs, outputs, inputs, values)
+    return _int([got[f"r[{i}]"] for i in range(4)]), got
 
 
 def check_mac(instrs, outputs, inputs, rnd):
     for a, b, c, carry in _cases(rnd, 4):
-        values = {"a": a, "b": b, "c": c, "carry": carry}
-        regs = run_ptx(instrs, _operands(outputs, inputs, values))
-        got = dict(zip(outputs, regs))
+        got = _run(instrs, outputs, inputs, {"a": a, "b": b, "c": c, "carry": carry})
         assert got["lo"] + (got["hi"] << 64) == a * b + c + carry
 
 
 def check_add4(instrs, outputs, inputs, rnd):
     for x, y in _wide_cases(rnd):
-        values = {**{f"a[{i}]": v for i, v in enumerate(_limbs(x))},
-                  **{f"b[{i}]": v for i, v in enumerate(_limbs(y))}}
-        regs = run_ptx(instrs, _operands(outputs, inputs, values))
-        got = dict(zip(outputs, regs))
-        assert _int([got[f"r[{i}]"] for i in range(4)]) == (x + y) % (1 << 256)
+        r, _ = _run_wide(instrs, outputs, inputs, x, y)
+        assert r == (x + y) % (1 << 256)
 
 
 def check_sub4(instrs, outputs, inputs, rnd):
     for x, y in _wide_cases(rnd):
-        values = {**{f"a[{i}]": v for i, v in enumerate(_limbs(x))},
-                  **{f"b[{i}]": v for i, v in enumerate(_limbs(y))}}
-        regs = run_ptx(instrs, _operands(outputs, inputs, values))
-        got = dict(zip(outputs, regs))
-        assert _int([got[f"r[{i}]"] for i in range(4)]) == (x - y) % (1 << 256)
+        r, got = _run_wide(instrs, outputs, inputs, x, y)
+        assert r == (x - y) % (1 << 256)
         assert got["borrow"] & 1 == int(x < y)  # the function returns borrow & 1
 
 
