@@ -38,10 +38,18 @@ class NodeMessage:
     _HEAD = struct.Struct("<8sqqddIII")
     _MAGIC = b"ZKFLMSG1"
     MAX_PARAMS = 1 << 24
+    MAX_PROOF = 256                     # an uncompressed proof; ours are 128 bytes
+    MAX_REASON = 4096
+    MAX_SECONDS = 1e7                   # a self-reported time beyond ~4 months is a lie
+
+    @classmethod
+    def max_size(cls, n_params: int) -> int:
+        """The largest message for a model of n_params parameters."""
+        return cls._HEAD.size + 8 * n_params + cls.MAX_PROOF + cls.MAX_REASON
 
     def to_bytes(self) -> bytes:
         update = np.ascontiguousarray(self.update, dtype="<i8")
-        reason = self.refused.encode("utf-8")
+        reason = self.refused[:self.MAX_REASON // 4].encode("utf-8")   # <= 4 bytes a char
         return (self._HEAD.pack(self._MAGIC, self.round, self.node, self.local_seconds,
                                 self.prove_seconds, update.size, len(self.proof), len(reason))
                 + update.tobytes() + bytes(self.proof) + reason)
@@ -55,8 +63,15 @@ class NodeMessage:
         magic, t, node, local_s, prove_s, n, n_proof, n_reason = cls._HEAD.unpack_from(data)
         if magic != cls._MAGIC:
             raise ValueError("not a node message (bad magic)")
-        if n > cls.MAX_PARAMS or len(data) != cls._HEAD.size + 8 * n + n_proof + n_reason:
+        if n > cls.MAX_PARAMS or n_proof > cls.MAX_PROOF or n_reason > cls.MAX_REASON:
+            raise ValueError(f"message header announces {n} parameters, a {n_proof}-byte "
+                             f"proof and a {n_reason}-byte reason: over the caps")
+        if len(data) != cls._HEAD.size + 8 * n + n_proof + n_reason:
             raise ValueError("message length does not match its header")
+        for what, s in (("local", local_s), ("prove", prove_s)):
+            if not 0.0 <= s <= cls.MAX_SECONDS:         # also refuses NaN
+                raise ValueError(f"message reports {what} seconds {s!r}: not in "
+                                 f"[0, {cls.MAX_SECONDS:g}]")
         at = cls._HEAD.size
         update = np.frombuffer(data, dtype="<i8", count=n, offset=at).astype(np.int64)
         at += 8 * n

@@ -6,7 +6,8 @@ before the deadline (LATE), a header for another round or node (WRONG_ROUND_OR_N
 of the wrong shape or proof bytes that do not decode to curve points in the right subgroups
 (MALFORMED), no proof because the node's own prover refused (NO_PROOF), a proof that fails
 verification against (t, i, w_t, u[, c_i]) (INVALID_PROOF), and, for the unproven robust
-aggregators, an update the aggregator left out (NOT_SELECTED).  Nodes that are not among the
+aggregators, an update the aggregator left out (NOT_SELECTED); a node refused before round 1
+(its rank's handshake or its dataset commitment) is UNREGISTERED.  Nodes that are not among the
 round's participants (IDLE) are not asked and anything they send is ignored.  A malformed
 message never raises: it is one more rejection.
 """
@@ -76,9 +77,10 @@ def _feasible(aggregation: Aggregation, n: int):
 
 
 def process_round(fed: Federation, t: int, w, messages: dict, aggregation: Aggregation,
-                  commitments: dict = None) -> RoundOutcome:
+                  commitments: dict = None, unregistered=()) -> RoundOutcome:
     """Judge round t's messages (node id -> NodeMessage; absent = late, for a participant)
-    and step the model."""
+    and step the model.  Nodes in `unregistered` were refused before round 1: whatever they
+    send is not looked at."""
     from hpc_zkfl.groth16 import batch_verify
     from hpc_zkfl.groth16.formats import proof_from_bytes
 
@@ -92,6 +94,9 @@ def process_round(fed: Federation, t: int, w, messages: dict, aggregation: Aggre
     for i in range(n):
         if not participating[i]:
             reason[i] = RejectReason.IDLE
+            continue
+        if i in unregistered:
+            reason[i] = RejectReason.UNREGISTERED
             continue
         msg = messages.get(i)
         if msg is None:
@@ -122,7 +127,7 @@ def process_round(fed: Federation, t: int, w, messages: dict, aggregation: Aggre
                 continue
             c = commitments.get(i) if spec.data_binding and commitments else None
             if spec.data_binding and c is None:
-                reason[i] = RejectReason.INVALID_PROOF       # no registered dataset
+                reason[i] = RejectReason.UNREGISTERED        # no registered dataset
                 continue
             items.append((fed.statement.public_signals(t, i, w, u, commitment=c), proof))
             owners.append(i)

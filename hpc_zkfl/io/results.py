@@ -26,7 +26,8 @@ import numpy as np
 log = logging.getLogger("hpc_zkfl.io")
 
 FORMAT = "hpc-zkfl-results"
-FORMAT_VERSION = 2              # 2: /rounds/idle and reason IDLE (partial participation)
+FORMAT_VERSION = 3              # 2: /rounds/idle and reason IDLE (partial participation);
+                                # 3: reason UNREGISTERED, the proving key's digest
 
 # Per-round phase times, stored as /rounds/time_<phase> (seconds).
 PHASES = ("local", "prove", "gather", "verify", "aggregate", "evaluate", "write", "total")
@@ -72,6 +73,8 @@ class RejectReason(enum.IntEnum):
     NO_PROOF = 5                # the node's own prover refused (no proof sent)
     NOT_SELECTED = 6            # an unproven robust aggregator (Krum, trimmed mean) left it out
     IDLE = 7                    # not among the round's participants ([nodes] per_round)
+    UNREGISTERED = 8            # refused before round 1 (its rank's handshake or its dataset
+                                # commitment); metadata "registration" says why
 
 
 REASON_NAMES = tuple(r.name for r in sorted(RejectReason))      # index = code
@@ -655,6 +658,41 @@ def load_results(path) -> Results:
         raise ResultsFileError(f"{path}: damaged results file ({reason})") from None
 
 
+def file_sha256(path) -> str:
+    """The SHA-256 of a file's bytes, hex (read in blocks: keys can be GBs)."""
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_resume_key(path, key_path) -> None:
+    """Refuse (ResultsFileError, naming both digests) to resume the results file at `path`
+    with a proving key file whose SHA-256 is not the one the run recorded: proofs made with
+    another key would be judged against a key the file does not describe.  A missing key file
+    is allowed (the resumed run makes a new one and records its digest)."""
+    key_path = Path(key_path)
+    if not key_path.exists():
+        return
+    f = _open_read(Path(path))
+    try:
+        recorded = f.attrs.get("proving_key_sha256")
+    finally:
+        f.close()
+    if recorded is None:
+        return                                  # a run without proofs
+    recorded = recorded.decode() if isinstance(recorded, bytes) else str(recorded)
+    # A resume that had to make a new key records that key's digest in its entry.
+    for entry in load_results(path).metadata.get("resumes") or []:
+        recorded = entry.get("proving_key_sha256") or recorded
+    have = file_sha256(key_path)
+    if have != recorded:
+        raise ResultsFileError(f"{path}: cannot resume: the proving key {key_path} has sha256 "
+                               f"{have}, but the run's key has sha256 {recorded}")
+
+
 def read_config_toml(path) -> str:
     """The TOML text of the configuration a results file was written with."""
     path = Path(path)
@@ -674,5 +712,6 @@ def read_config_toml(path) -> str:
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "NODE_DATASETS", "PHASES", "REASON_NAMES",
            "ROUND_DATASETS", "RejectReason", "Results", "ResultsFileError",
-           "ResultsFileExistsError", "ResultsWriter", "RoundRecord", "collect_metadata",
-           "load_results", "package_versions", "read_config_toml"]
+           "ResultsFileExistsError", "ResultsWriter", "RoundRecord", "check_resume_key",
+           "collect_metadata", "file_sha256", "load_results", "package_versions",
+           "read_config_toml"]

@@ -1,22 +1,40 @@
 """The federated run over MPI: rank 0 is the root, the other ranks host the nodes.
 
-Protocol of a round t (rank 0 = root; with one rank the root hosts every node itself):
+Every message between ranks is a frame of plain bytes (`hpc_zkfl.mpi.wire`): no rank can make
+another unpickle anything, and every frame is length-capped before it is received and decoded
+strictly.  The root trusts no worker rank: a rank speaks only for the nodes it hosts, every wait
+of the root has a deadline, and whatever a rank does (garbage, silence, dying) costs at most its
+own nodes.  docs/threat-model.md says who is trusted for what.
 
-1. the root broadcasts (t, w_t, w_{t-1});
-2. each hosting rank computes its nodes' messages one after the other and sends each one as
-   soon as it is ready: raw bytes (`NodeMessage.to_bytes`) behind an envelope naming the round
-   and the node slot, so that a message that arrives after its round is recognised and dropped;
+Start (deadline `run.round_deadline_s` for each step the root waits on):
+
+1. each worker sends HELLO (its host name); the root makes or reloads the proving key and sends
+   each worker that said hello a SETUP (the key, and how many ranks share its host, so that
+   numba's threads split the cores); a rank whose HELLO is missing or malformed takes no part
+   and its nodes are UNREGISTERED;
+2. with data binding, each worker sends REGISTER (its nodes' dataset commitments); the root
+   accepts a commitment only from the rank hosting that node and only as an element of Fr,
+   and refuses the node otherwise (UNREGISTERED, the reason in the results' metadata).
+
+A round t:
+
+1. the root sends ROUND (t, w_t, w_{t-1}) to each worker taking part;
+2. each worker computes its nodes' messages one after the other and sends each as a RESULT as
+   soon as it is ready (the envelope names the round and the node slot, so that a message
+   arriving after its round is recognised and dropped);
 3. the root collects until every node has answered or the round's deadline passes (the
-   missing nodes are late for that round), then judges, aggregates, evaluates and writes the
-   round (`hpc_zkfl.fl.server.process_round`, `hpc_zkfl.io.results`).
+   missing nodes are LATE), then judges, aggregates, evaluates and writes the round
+   (`hpc_zkfl.fl.server.process_round`, `hpc_zkfl.io.results`).
 
-After the last round the root broadcasts a stop; every hosting rank then completes its sends
-and reports done, and the root drains what is still in flight, so nothing is left pending at
-MPI_Finalize.  Only this module imports mpi4py.
+After the last round the root sends STOP; each worker completes its sends and answers DONE;
+the root drains what is still in flight until every worker is done or the deadline passes.  The
+results file is closed whatever happens.  A rank that never answered DONE is lost: the root
+then ends the whole job with MPI_Abort (exit status 0: the run itself is complete), since
+MPI_Finalize would wait for it forever.  Only this module imports mpi4py.
 """
 import logging
 import os
-import struct
+import sys
 import time
 from pathlib import Path
 
@@ -24,10 +42,16 @@ import numpy as np
 
 from hpc_zkfl.config import RunConfig
 
+from . import wire
+from .wire import Kind, WireError
+
 log = logging.getLogger("hpc_zkfl.run")
 
-TAG_RESULT, TAG_DONE, TAG_COMMITMENT = 11, 12, 13
-_ENVELOPE = struct.Struct("<qq")        # round the rank computed for, node slot
+# A node's self-reported work may exceed the round's elapsed time at the root only by clock
+# granularity: anything more is a lie (the times are stored and shape every figure).
+_TIMING_SLACK_S = 0.5
+# Warnings about one rank's stray traffic: the first few, then silence (no log flood).
+_MAX_WARNINGS_PER_RANK = 5
 
 
 def node_ranks(n_nodes: int, size: int, per_rank: int) -> list:
@@ -50,14 +74,11 @@ def _setup_logging(rank: int):
     logging.getLogger("hpc_zkfl").setLevel(level)
 
 
-def _share_cores(comm):
+def _share_cores(ranks_on_host: int) -> int:
     """Split this host's cores between the ranks on it, so that numba's threads do not
     oversubscribe them."""
-    from mpi4py import MPI
-    local = comm.Split_type(MPI.COMM_TYPE_SHARED)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = max(1, cores // local.size)
-    local.Free()
+    threads = max(1, cores // max(1, ranks_on_host))
     if "NUMBA_NUM_THREADS" not in os.environ:
         import numba
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
@@ -111,8 +132,9 @@ def initial_model(fed) -> np.ndarray:
 
 
 def _keys(fed, key_path: Path, reuse: bool):
-    """The root's proving key: the one stored beside the results when resuming, else a new
-    setup (stored atomically for a later resume)."""
+    """The root's proving key: the one stored beside the results when resuming (the CLI has
+    checked its digest against the results file), else a new setup (stored atomically for a
+    later resume).  Returns (key, its bytes)."""
     from hpc_zkfl.groth16 import setup
     from hpc_zkfl.groth16.formats import pk_from_bytes, pk_to_bytes
     if reuse and key_path.exists():
@@ -136,40 +158,41 @@ def run(cfg: RunConfig, resume: bool = False, output=None) -> int:
     from mpi4py import MPI
 
     comm = MPI.COMM_WORLD
-    rank, size = comm.rank, comm.size
+    rank = comm.rank
     _setup_logging(rank)
-    _share_cores(comm)
     out = Path(output or cfg.run.output)
-    hosts = comm.gather(MPI.Get_processor_name(), root=0)
-    owner = node_ranks(cfg.nodes.count, size, cfg.nodes.per_rank)
+    owner = node_ranks(cfg.nodes.count, comm.size, cfg.nodes.per_rank)
     fed = build_federation(cfg)
-
-    # Keys: made (or reloaded) by the root, broadcast as bytes.
-    key_bytes = None
-    if fed.proofs:
-        if rank == 0:
-            fed.proving_key, key_bytes = _keys(fed, out.with_suffix(".pk"), reuse=resume)
-        key_bytes = comm.bcast(key_bytes, root=0)
-        if rank != 0:
-            from hpc_zkfl.groth16.formats import pk_from_bytes
-            fed.proving_key = pk_from_bytes(key_bytes, subgroup_check=False)
-
-    from hpc_zkfl.fl.node import FederatedNode
-    mine = [FederatedNode(i, fed) for i in range(fed.n_nodes) if owner[i] == rank]
-
-    # Data binding: each node registers its dataset commitment before round 1.
-    commitments = {}
-    if fed.spec.data_binding:
-        local = {node.id: fed.tree(node.id).root for node in mine}
-        gathered = comm.gather(local, root=0)
-        if rank == 0:
-            for part in gathered:
-                commitments.update(part)
-
-    if rank == 0:
-        return _root(comm, cfg, fed, mine, owner, commitments, out, resume, hosts)
-    _worker(comm, cfg, mine)
+    if rank != 0:
+        try:
+            _worker(comm, cfg, fed, owner)
+        except (WireError, ValueError) as exc:
+            # Only a root that breaks the protocol gets here: end the job, loudly.
+            log.error("the root broke the protocol: %s; ending the job", exc)
+            comm.Abort(3)
+        return 0
+    root = _Root(comm, cfg, fed, owner, out, resume)
+    try:
+        root.run()
+    except BaseException as exc:
+        if comm.size > 1:
+            # The workers wait on the root: end the job rather than leave them hanging.
+            print(f"hpc-zkfl: error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            log.exception("the root failed; ending the job")
+            comm.Abort(2)
+        raise
+    if root.lost:
+        log.warning("rank(s) %s never reported done; the run is complete and its results "
+                    "closed, so the root ends the job", sorted(root.lost))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        comm.Abort(0)
+    log.info("done: %s", out)
     return 0
+
+
+# ---------------------------------------------------------------------------------------
+# a worker rank
 
 
 def _slow(cfg, node_id):
@@ -177,151 +200,458 @@ def _slow(cfg, node_id):
         time.sleep(cfg.faults.slow_seconds)
 
 
-def _worker(comm, cfg, mine):
+def _receive_from_root(comm, caps: dict):
+    """(kind, frame) of the root's next frame, whose kind must be one of `caps` (kind -> the
+    largest frame accepted); WireError otherwise, before anything is allocated."""
     from mpi4py import MPI
+    status = MPI.Status()
+    comm.Probe(source=0, tag=MPI.ANY_TAG, status=status)
+    kind = wire.KIND_OF_TAG.get(status.Get_tag())
+    size = status.Get_count(MPI.BYTE)
+    if kind not in caps:
+        raise WireError(f"unexpected message under MPI tag {status.Get_tag()}")
+    if size > caps[kind]:
+        raise WireError(f"{kind.name} of {size} bytes is over its cap of {caps[kind]}")
+    buf = bytearray(size)
+    comm.Recv([buf, MPI.BYTE], source=0, tag=status.Get_tag())
+    return kind, bytes(buf)
+
+
+def _send(comm, kind: Kind, data: bytes, dest: int = 0):
+    from mpi4py import MPI
+    comm.Send([data, MPI.BYTE], dest=dest, tag=wire.TAGS[kind])
+
+
+def _worker(comm, cfg, fed, owner):
+    from mpi4py import MPI
+
+    from hpc_zkfl.fl.node import FederatedNode
+
+    n_params = fed.spec.n_params
+    _send(comm, Kind.HELLO, wire.encode_hello(MPI.Get_processor_name()))
+    _, data = _receive_from_root(comm, {Kind.SETUP: wire.max_frame_size(Kind.SETUP)})
+    ranks_on_host, key = wire.decode_setup(data)
+    _share_cores(ranks_on_host)
+    if fed.proofs:
+        from hpc_zkfl.groth16.formats import pk_from_bytes
+        fed.proving_key = pk_from_bytes(key, subgroup_check=False)
+    mine = [FederatedNode(i, fed) for i in range(fed.n_nodes) if owner[i] == comm.rank]
+    if fed.spec.data_binding:
+        _send(comm, Kind.REGISTER,
+              wire.encode_register({node.id: fed.tree(node.id).root for node in mine}))
+
+    caps = {Kind.ROUND: wire.max_frame_size(Kind.ROUND, n_params=n_params),
+            Kind.STOP: wire.HEADER_SIZE}
     pending = []
     while True:
-        cmd = comm.bcast(None, root=0)
-        if cmd[0] == "stop":
+        kind, data = _receive_from_root(comm, caps)
+        if kind == Kind.STOP:
+            wire.decode_empty(data, Kind.STOP)
             break
-        _, t, w, w_prev = cmd
-        participating = mine[0].fed.participants(t) if mine else None
+        t, w, w_prev = wire.decode_round(data, n_params)
+        participating = fed.participants(t)
         for node in mine:
             if not participating[node.id]:
                 continue
             _slow(cfg, node.id)
             try:
                 msg = node.step(t, w, w_prev)
-                payload = _ENVELOPE.pack(t, node.id) + msg.to_bytes()
+                payload = wire.encode_result(t, node.id, msg.to_bytes())
             except Exception:                                   # never let one node stop a rank
                 log.exception("node %d failed in round %d", node.id, t)
                 continue
-            pending.append((comm.Isend([payload, MPI.BYTE], dest=0, tag=TAG_RESULT), payload))
+            pending.append((comm.Isend([payload, MPI.BYTE], dest=0,
+                                       tag=wire.TAGS[Kind.RESULT]), payload))
         pending = [(r, p) for r, p in pending if not r.Test()]
     MPI.Request.Waitall([r for r, _ in pending])
-    comm.send(None, dest=0, tag=TAG_DONE)
+    _send(comm, Kind.DONE, wire.encode_empty(Kind.DONE))
 
 
-def _receive(comm, status):
-    from mpi4py import MPI
-    buf = bytearray(status.Get_count(MPI.BYTE))
-    comm.Recv([buf, MPI.BYTE], source=status.Get_source(), tag=status.Get_tag())
-    return bytes(buf)
+# ---------------------------------------------------------------------------------------
+# the root
 
 
-def _collect(comm, cfg, fed, t, deadline, owner, local_nodes, w, w_prev):
-    """{node: NodeMessage or the raw bytes that did not parse} for round t, until every node
-    has answered or the deadline passes; with one rank the root computes its nodes here."""
-    from mpi4py import MPI
-    from hpc_zkfl.fl.node import NodeMessage
-    messages, stale = {}, 0
-    participating = fed.participants(t)
-    for node in local_nodes:
-        if not participating[node.id]:
-            continue
-        _slow(cfg, node.id)
-        msg = node.step(t, w, w_prev)
-        if time.perf_counter() <= deadline:
-            messages[node.id] = NodeMessage.from_bytes(msg.to_bytes())
-    expected = {i for i in range(fed.n_nodes) if owner[i] != 0 and participating[i]}
-    status = MPI.Status()
-    while expected - set(messages) and time.perf_counter() < deadline:
-        if not comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_RESULT, status=status):
-            time.sleep(0.001)
-            continue
-        raw = _receive(comm, status)
-        sender = status.Get_source()
-        if len(raw) < _ENVELOPE.size:
-            log.warning("rank %d sent %d bytes: not a message", sender, len(raw))
-            continue
-        env_round, slot = _ENVELOPE.unpack_from(raw)
-        if env_round != t:
-            stale += 1                          # a late answer to an earlier round
-            continue
-        if not 0 <= slot < fed.n_nodes or owner[slot] != sender:
-            log.warning("rank %d sent a message for node %d, which it does not host", sender, slot)
-            continue
-        if not participating[slot]:
-            log.warning("rank %d sent a message for node %d, which is idle in round %d",
-                        sender, slot, t)
-            continue
+class _Root:
+    """The root rank: the run's only judge of what the workers send."""
+
+    def __init__(self, comm, cfg, fed, owner, out: Path, resume: bool):
+        from mpi4py import MPI
+        self.MPI = MPI
+        self.comm, self.cfg, self.fed, self.owner = comm, cfg, fed, owner
+        self.out, self.resume = out, resume
+        self.workers = set(range(1, comm.size))
+        self.active = set()             # workers that completed the handshake
+        self.done = set()               # workers that answered DONE
+        self.lost = set()               # workers that broke the protocol or never finished
+        self.hosts = {0: MPI.Get_processor_name()}
+        self.unregistered = {}          # node -> why it was refused before round 1
+        self.commitments = {}
+        self._sends = []                # (request, buffer) of frames still in flight
+        self._warned = {}
+
+    # -- transport ------------------------------------------------------------------------
+
+    def _warn(self, rank: int, message: str, *args):
+        count = self._warned.get(rank, 0) + 1
+        self._warned[rank] = count
+        if count <= _MAX_WARNINGS_PER_RANK:
+            log.warning("rank %d: " + message, rank, *args)
+        if count == _MAX_WARNINGS_PER_RANK:
+            log.warning("rank %d: further warnings about this rank are not shown", rank)
+
+    def _isend(self, rank: int, kind: Kind, data: bytes):
+        """Start a send and never wait on it: a rank that does not receive blocks nothing."""
+        MPI = self.MPI
         try:
-            messages[slot] = NodeMessage.from_bytes(raw[_ENVELOPE.size:])
-        except ValueError as exc:
-            messages[slot] = exc                # judged MALFORMED
-    return messages, stale
+            req = self.comm.Isend([data, MPI.BYTE], dest=rank, tag=wire.TAGS[kind])
+        except MPI.Exception as exc:                            # a rank that is gone
+            self._lose(rank, f"cannot send to it ({exc.Get_error_string()})")
+            return
+        self._sends.append((req, data))
+        self._sends = [(r, d) for r, d in self._sends if not self._completed(r)]
 
+    def _completed(self, req) -> bool:
+        try:
+            return req.Test()
+        except self.MPI.Exception:
+            return True                 # failed: nothing more will come of it
 
-def _root(comm, cfg, fed, mine, owner, commitments, out, resume, hosts):
-    from tqdm import tqdm
+    def _lose(self, rank: int, why: str):
+        if rank not in self.lost:
+            log.warning("rank %d is out of the run: %s", rank, why)
+        self.lost.add(rank)
+        self.active.discard(rank)
 
-    from hpc_zkfl.fl.server import process_round
-    from hpc_zkfl.io.results import RejectReason, ResultsWriter, RoundRecord, collect_metadata
+    def _poll(self, deadline: float):
+        """The next frame from any worker before the deadline: (rank, kind, bytes or None for
+        a frame over its kind's cap, which is received and dropped unread), or None."""
+        MPI = self.MPI
+        status = MPI.Status()
+        while time.perf_counter() < deadline:
+            try:
+                got = self.comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status)
+            except MPI.Exception as exc:
+                log.warning("probe failed (%s); a rank may have died", exc.Get_error_string())
+                time.sleep(0.05)
+                continue
+            if not got:
+                time.sleep(0.001)
+                continue
+            rank, tag, size = status.Get_source(), status.Get_tag(), status.Get_count(MPI.BYTE)
+            kind = wire.KIND_OF_TAG.get(tag)
+            cap = self._cap(kind)
+            if size > cap:
+                self._discard(rank, tag)
+                self._warn(rank, "sent %s bytes under MPI tag %d (cap %d): dropped unread",
+                           size, tag, cap)
+                return rank, kind, None
+            buf = bytearray(size)
+            try:
+                self.comm.Recv([buf, MPI.BYTE], source=rank, tag=tag)
+            except MPI.Exception as exc:
+                self._warn(rank, "receive failed: %s", exc.Get_error_string())
+                continue
+            return rank, kind, bytes(buf)
+        return None
 
-    aggregation = aggregation_of(cfg)
-    if resume:
-        writer = ResultsWriter.open_for_resume(out, n_nodes=fed.n_nodes, n_params=fed.spec.n_params,
-                                               metadata={"n_ranks": comm.size, "hosts": hosts})
-        done = writer.completed_rounds
-        w = writer.model(done)
-        w_prev = writer.model(done - 1) if done >= 1 else None
-        log.info("resuming %s after round %d of %d", out, done, cfg.run.rounds)
-    else:
-        w = initial_model(fed)
-        w_prev = None
-        backend = "cpu" if fed.backend == "auto" else fed.backend
-        meta = collect_metadata(cfg.source, cfg.as_dict(), backend, _device(backend), comm.size,
-                                hosts)
-        writer = ResultsWriter.create(out, meta, fed.n_nodes, fed.spec.n_params,
-                                      fed.spec.fixed_point.frac_bits, fed.malicious,
-                                      [fed.attack.kind if m else "none" for m in fed.malicious], w)
-        done = 0
-    verified = 0
-    bar = tqdm(total=cfg.run.rounds, initial=done, desc="rounds", unit="round",
-               disable=None)
-    try:
-        for t in range(done + 1, cfg.run.rounds + 1):
-            t_start = time.perf_counter()
-            comm.bcast(("round", t, w, w_prev), root=0)
-            deadline = t_start + cfg.run.round_deadline_s
-            messages, stale = _collect(comm, cfg, fed, t, deadline, owner, mine, w, w_prev)
-            t_gather = time.perf_counter() - t_start
-            if stale:
-                log.info("round %d: dropped %d late message(s) of earlier rounds", t, stale)
-            from hpc_zkfl.fl.node import NodeMessage
-            judged = {i: (m if isinstance(m, NodeMessage) else _malformed(t, i))
-                      for i, m in messages.items()}
-            outcome = process_round(fed, t, w, judged, aggregation, commitments)
-            prove_time = np.array([judged[i].prove_seconds if i in judged else np.nan
-                                   for i in range(fed.n_nodes)])
-            local_time = np.array([judged[i].local_seconds if i in judged else 0.0
-                                   for i in range(fed.n_nodes)])
-            times = {"local": _critical_path(local_time, owner),
-                     "prove": _critical_path(np.nan_to_num(prove_time), owner),
-                     "gather": t_gather, **outcome.times}
-            record = RoundRecord.build(
-                round=t, accuracy=outcome.accuracy, loss=outcome.loss, accepted=outcome.accepted,
-                reject_reason=outcome.reason, late=outcome.late, proof_time=prove_time,
-                verify_time=outcome.verify_time, update_norm=outcome.update_norm, w=outcome.w,
-                times=times, write_started=time.perf_counter(), round_started=t_start)
-            writer.append_round(record)
-            if t == cfg.faults.kill_after_round:
-                log.warning("fault injection: the root dies after round %d", t)
-                os._exit(137)                   # as a killed job: no clean-up, no finalize
-            idle = outcome.reason == RejectReason.IDLE
-            verified += int(np.sum(~outcome.late & ~idle)) if fed.proofs else 0
-            w_prev, w = w, outcome.w
-            bar.update(1)
-            bar.set_postfix(acc=f"{outcome.accuracy:.3f}", accepted=int(outcome.accepted.sum()),
-                            rejected=int((~outcome.accepted & ~outcome.late & ~idle).sum()),
-                            late=int(outcome.late.sum()), proofs_checked=verified)
-    finally:
-        bar.close()
-        comm.bcast(("stop",), root=0)
-        _drain(comm, owner)
-        writer.close()
-    log.info("done: %s", out)
-    return 0
+    def _cap(self, kind) -> int:
+        """The largest frame of this kind the root receives (0 for a tag of no kind of ours:
+        the frame is dropped unread, which still takes it out of MPI's queue)."""
+        if kind is None or kind in (Kind.SETUP, Kind.ROUND, Kind.STOP):
+            return 0                    # the root sends these, it never receives them
+        return wire.max_frame_size(kind, n_nodes=self.fed.n_nodes,
+                                   n_params=self.fed.spec.n_params)
+
+    def _discard(self, rank: int, tag: int):
+        """Take an unwanted message out of MPI's queue without allocating its size: a receive
+        into one byte truncates it, and MPI drops the rest."""
+        MPI = self.MPI
+        try:
+            self.comm.Recv([bytearray(1), MPI.BYTE], source=rank, tag=tag)
+        except MPI.Exception:
+            pass
+
+    def _gather(self, kind: Kind, ranks: set, deadline: float) -> dict:
+        """{rank: frame} of one `kind` frame from each of `ranks` before the deadline; other
+        traffic is handled by `_stray`."""
+        got = {}
+        while set(ranks) - set(got):
+            item = self._poll(deadline)
+            if item is None:
+                break
+            rank, k, data = item
+            if k == kind and rank in ranks and rank not in got:
+                got[rank] = data
+            else:
+                self._stray(rank, k, data)
+        return got
+
+    def _stray(self, rank: int, kind, data):
+        """A frame the root did not ask for at this point: a DONE is remembered (decoded
+        strictly), a late RESULT is dropped quietly, anything else is warned about."""
+        if kind == Kind.DONE:
+            self._done(rank, data)
+        elif kind == Kind.RESULT:
+            pass
+        elif data is not None:
+            self._warn(rank, "sent an unexpected %s frame (%d bytes): dropped",
+                       kind.name if kind else "untagged", len(data))
+
+    def _done(self, rank: int, data):
+        if data is None:
+            self._lose(rank, "sent a frame over DONE's cap: not DONE")
+            return
+        try:
+            wire.decode_empty(data, Kind.DONE)
+        except WireError as exc:
+            self._lose(rank, f"sent {len(data)} bytes that are not DONE ({exc})")
+            return
+        self.done.add(rank)
+
+    # -- start ----------------------------------------------------------------------------
+
+    def _handshake(self):
+        """HELLO from each worker; then the key (made or reloaded here) in SETUP to each."""
+        deadline = time.perf_counter() + self.cfg.run.round_deadline_s
+        hellos = self._gather(Kind.HELLO, self.workers, deadline)
+        for rank in sorted(self.workers):
+            data = hellos.get(rank)
+            try:
+                if data is None:
+                    raise WireError("no HELLO (or one over its cap) before the deadline")
+                self.hosts[rank] = wire.decode_hello(data)
+                self.active.add(rank)
+            except WireError as exc:
+                self._lose(rank, f"handshake refused: {exc}")
+                self._refuse_nodes_of(rank, f"rank {rank}'s handshake was refused: {exc}")
+        per_host = {}
+        for host in self.hosts.values():
+            per_host[host] = per_host.get(host, 0) + 1
+        _share_cores(per_host[self.hosts[0]])
+        key_bytes = b""
+        if self.fed.proofs:
+            self.fed.proving_key, key_bytes = _keys(self.fed, self.out.with_suffix(".pk"),
+                                                    reuse=self.resume)
+        for rank in sorted(self.active):
+            self._isend(rank, Kind.SETUP, wire.encode_setup(per_host[self.hosts[rank]],
+                                                            key_bytes))
+        return key_bytes
+
+    def _refuse_nodes_of(self, rank: int, why: str):
+        for i, r in enumerate(self.owner):
+            if r == rank:
+                self.unregistered.setdefault(i, why)
+
+    def _register(self, local_nodes):
+        """Dataset commitments: the root's own nodes directly, the workers' from REGISTER.
+        A node is registered only by its own rank, once, with an element of Fr."""
+        from hpc_zkfl.algebra.constants import R
+        for i in local_nodes:
+            self.commitments[i] = self.fed.tree(i).root
+        if not self.active:
+            return
+        deadline = time.perf_counter() + self.cfg.run.round_deadline_s
+        frames = self._gather(Kind.REGISTER, set(self.active), deadline)
+        for rank in sorted(self.active):
+            hosted = {i for i, r in enumerate(self.owner) if r == rank}
+            try:
+                if rank not in frames or frames[rank] is None:
+                    raise WireError("no REGISTER (or one over its cap) before the deadline")
+                entries = wire.decode_register(frames[rank], self.fed.n_nodes)
+            except WireError as exc:
+                self._refuse_nodes_of(rank, f"registration refused: {exc}")
+                continue
+            seen = {}
+            for node, c in entries:
+                if node not in hosted:
+                    self._warn(rank, "registered a commitment for node %d, which it does not "
+                               "host: ignored", node)
+                    continue
+                if node in seen:
+                    self.unregistered[node] = "registered more than once"
+                elif not 0 <= c < R:
+                    self.unregistered[node] = f"commitment {c} is not an element of Fr"
+                seen[node] = c
+            for node in sorted(hosted):
+                if node not in seen:
+                    self.unregistered.setdefault(node, "no commitment registered")
+                elif node not in self.unregistered:
+                    self.commitments[node] = seen[node]
+        for node, why in sorted(self.unregistered.items()):
+            log.warning("node %d refused at registration: %s", node, why)
+
+    # -- rounds ---------------------------------------------------------------------------
+
+    def _collect(self, t, t_start, deadline, local_nodes, w, w_prev):
+        """{node: NodeMessage or the ValueError of bytes that did not parse} for round t,
+        until every expected node has answered or the deadline passes; with one rank the
+        root computes its nodes here.  Also returns the count of stale messages dropped."""
+        from hpc_zkfl.fl.node import NodeMessage
+        fed, owner = self.fed, self.owner
+        messages, stale = {}, 0
+        participating = fed.participants(t)
+        for node in local_nodes:
+            if not participating[node.id]:
+                continue
+            _slow(self.cfg, node.id)
+            msg = node.step(t, w, w_prev)
+            if time.perf_counter() <= deadline:
+                messages[node.id] = NodeMessage.from_bytes(msg.to_bytes())
+        answering = self.active - self.done
+        expected = {i for i in range(fed.n_nodes) if owner[i] in answering
+                    and participating[i] and i not in self.unregistered}
+        while expected - set(messages):
+            item = self._poll(deadline)
+            if item is None:
+                break
+            sender, kind, raw = item
+            if kind != Kind.RESULT or raw is None:
+                self._stray(sender, kind, raw)
+                continue
+            try:
+                env_round, slot, body = wire.decode_result_envelope(raw, fed.spec.n_params)
+            except WireError as exc:
+                self._warn(sender, "sent a RESULT that is not one: %s", exc)
+                continue
+            if env_round != t:
+                stale += 1                      # a late answer to an earlier round
+                continue
+            if not 0 <= slot < fed.n_nodes or owner[slot] != sender:
+                self._warn(sender, "sent a message for node %d, which it does not host", slot)
+                continue
+            if slot not in expected:
+                self._warn(sender, "sent a message for node %d, which is idle or unregistered "
+                           "in round %d", slot, t)
+                continue
+            if slot in messages:
+                self._warn(sender, "sent a second message for node %d in round %d: ignored",
+                           slot, t)
+                continue
+            try:
+                msg = NodeMessage.from_bytes(body)
+                elapsed = time.perf_counter() - t_start
+                claimed = msg.local_seconds + msg.prove_seconds
+                if claimed > elapsed + _TIMING_SLACK_S:
+                    raise ValueError(f"reports {claimed:.3f} s of work in a round that has "
+                                     f"run {elapsed:.3f} s")
+                messages[slot] = msg
+            except ValueError as exc:
+                self._warn(sender, "node %d's message is malformed: %s", slot, exc)
+                messages[slot] = exc            # judged MALFORMED
+        return messages, stale
+
+    def run(self):
+        from tqdm import tqdm
+
+        from hpc_zkfl.fl.node import FederatedNode, NodeMessage
+        from hpc_zkfl.fl.server import process_round
+        from hpc_zkfl.io.results import (RejectReason, ResultsWriter, RoundRecord,
+                                         collect_metadata, file_sha256)
+        cfg, fed, out = self.cfg, self.fed, self.out
+        key_bytes = self._handshake()
+        local = [FederatedNode(i, fed) for i in range(fed.n_nodes) if self.owner[i] == 0]
+        if fed.spec.data_binding:
+            self._register([node.id for node in local])
+        key_digest = file_sha256(out.with_suffix(".pk")) if key_bytes else None
+        hosts = [self.hosts.get(r, "unknown") for r in range(self.comm.size)]
+        registration = {str(i): why for i, why in sorted(self.unregistered.items())}
+        aggregation = aggregation_of(cfg)
+        if self.resume:
+            extra = {"n_ranks": self.comm.size, "hosts": hosts, "registration": registration}
+            if key_digest:
+                extra["proving_key_sha256"] = key_digest
+            writer = ResultsWriter.open_for_resume(out, n_nodes=fed.n_nodes,
+                                                   n_params=fed.spec.n_params, metadata=extra)
+            done = writer.completed_rounds
+            w = writer.model(done)
+            w_prev = writer.model(done - 1) if done >= 1 else None
+            log.info("resuming %s after round %d of %d", out, done, cfg.run.rounds)
+        else:
+            w = initial_model(fed)
+            w_prev = None
+            backend = "cpu" if fed.backend == "auto" else fed.backend
+            meta = collect_metadata(cfg.source, cfg.as_dict(), backend, _device(backend),
+                                    self.comm.size, hosts)
+            meta["registration"] = registration
+            if key_digest:
+                meta["proving_key_sha256"] = key_digest
+            writer = ResultsWriter.create(out, meta, fed.n_nodes, fed.spec.n_params,
+                                          fed.spec.fixed_point.frac_bits, fed.malicious,
+                                          [fed.attack.kind if m else "none"
+                                           for m in fed.malicious], w)
+            done = 0
+        verified = 0
+        interactive = sys.stderr.isatty()
+        bar = tqdm(total=cfg.run.rounds, initial=done, desc="rounds", unit="round",
+                   disable=None if interactive else True)
+        try:
+            for t in range(done + 1, cfg.run.rounds + 1):
+                t_start = time.perf_counter()
+                frame = wire.encode_round(t, w, w_prev)
+                for rank in sorted(self.active - self.done):
+                    self._isend(rank, Kind.ROUND, frame)
+                deadline = t_start + cfg.run.round_deadline_s
+                messages, stale = self._collect(t, t_start, deadline, local, w, w_prev)
+                t_gather = time.perf_counter() - t_start
+                if stale:
+                    log.info("round %d: dropped %d late message(s) of earlier rounds", t, stale)
+                judged = {i: (m if isinstance(m, NodeMessage) else _malformed(t, i))
+                          for i, m in messages.items()}
+                outcome = process_round(fed, t, w, judged, aggregation, self.commitments,
+                                        unregistered=self.unregistered)
+                prove_time = np.array([judged[i].prove_seconds if i in judged else np.nan
+                                       for i in range(fed.n_nodes)])
+                local_time = np.array([judged[i].local_seconds if i in judged else 0.0
+                                       for i in range(fed.n_nodes)])
+                times = {"local": _critical_path(local_time, self.owner),
+                         "prove": _critical_path(np.nan_to_num(prove_time), self.owner),
+                         "gather": t_gather, **outcome.times}
+                record = RoundRecord.build(
+                    round=t, accuracy=outcome.accuracy, loss=outcome.loss,
+                    accepted=outcome.accepted, reject_reason=outcome.reason, late=outcome.late,
+                    proof_time=prove_time, verify_time=outcome.verify_time,
+                    update_norm=outcome.update_norm, w=outcome.w, times=times,
+                    write_started=time.perf_counter(), round_started=t_start)
+                writer.append_round(record)
+                if t == cfg.faults.kill_after_round:
+                    log.warning("fault injection: the root dies after round %d", t)
+                    os._exit(137)               # as a killed job: no clean-up, no finalize
+                idle = outcome.reason == RejectReason.IDLE
+                verified += int(np.sum(~outcome.late & ~idle)) if fed.proofs else 0
+                w_prev, w = w, outcome.w
+                accepted = int(outcome.accepted.sum())
+                rejected = int((~outcome.accepted & ~outcome.late & ~idle).sum())
+                late = int(outcome.late.sum())
+                bar.update(1)
+                bar.set_postfix(acc=f"{outcome.accuracy:.3f}", accepted=accepted,
+                                rejected=rejected, late=late, proofs_checked=verified)
+                if not interactive:             # a batch log: one line a round
+                    log.info("round %d/%d: accuracy %.4f, accepted %d, rejected %d, late %d, "
+                             "%.2f s", t, cfg.run.rounds, outcome.accuracy, accepted, rejected,
+                             late, time.perf_counter() - t_start)
+        finally:
+            bar.close()
+            try:
+                self._stop_and_drain()
+            finally:
+                writer.close()
+
+    def _stop_and_drain(self):
+        """STOP to every worker still taking part, then receive (and drop) what they still
+        send until each has answered DONE or the deadline passes; those that have not are
+        lost."""
+        stop = wire.encode_empty(Kind.STOP)
+        for rank in sorted(self.active - self.done):
+            self._isend(rank, Kind.STOP, stop)
+        # A worker may be one round of work (at most a deadline's worth) behind.
+        deadline = time.perf_counter() + self.cfg.run.round_deadline_s
+        while self.active - self.done:
+            item = self._poll(deadline)
+            if item is None:
+                break
+            self._stray(*item)
+        for rank in sorted(self.workers - self.done):
+            self._lose(rank, "no DONE before the deadline")
 
 
 def _malformed(t, i):
@@ -336,20 +666,6 @@ def _critical_path(per_node, owner):
     for i, v in enumerate(per_node):
         totals[owner[i]] = totals.get(owner[i], 0.0) + float(v)
     return max(totals.values(), default=0.0)
-
-
-def _drain(comm, owner):
-    """Receive what the ranks still send until each has reported done."""
-    from mpi4py import MPI
-    waiting = set(range(1, comm.size))
-    status = MPI.Status()
-    while waiting:
-        comm.Probe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status)
-        if status.Get_tag() == TAG_DONE:
-            comm.recv(source=status.Get_source(), tag=TAG_DONE)
-            waiting.discard(status.Get_source())
-        else:
-            _receive(comm, status)
 
 
 def _device(backend: str) -> str:
