@@ -363,3 +363,21 @@ def test_collect_metadata():
     assert meta["versions"]["numpy"] == np.__version__
     assert meta["git_commit"] == "unknown" or len(meta["git_commit"].split("-")[0]) == 40
     assert collect_metadata(TOML, {}, "cpu", "x", 1, [])["seed"] == -1
+
+
+def test_resume_refuses_another_proving_key(tmp_path):
+    from hpc_zkfl.io.results import check_resume_key, file_sha256
+    key = tmp_path / "run.pk"
+    key.write_bytes(b"the run's key")
+    meta = dict(metadata(), proving_key_sha256=file_sha256(key))
+    path = tmp_path / "run.h5"
+    ResultsWriter.create(path, meta, N, P, FRAC, MALICIOUS, KINDS, np.zeros(P, np.int64)).close()
+    check_resume_key(path, key)                               # the same key
+    check_resume_key(path, tmp_path / "missing.pk")           # none: a new setup is allowed
+    key.write_bytes(b"another key")
+    with pytest.raises(ResultsFileError) as err:
+        check_resume_key(path, key)
+    assert file_sha256(key) in str(err.value) and meta["proving_key_sha256"] in str(err.value)
+    # A resume that made a new key records its digest; that key is then the run's.
+    ResultsWriter.open_for_resume(path, metadata={"proving_key_sha256": file_sha256(key)}).close()
+    check_resume_key(path, key)

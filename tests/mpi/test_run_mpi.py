@@ -69,7 +69,12 @@ def hpc_zkfl(args, ranks=None, timeout=300, check=True):
 def test_run_rejects_every_poisoned_update(tmp_path, ranks):
     cfg = write_config(tmp_path, f"n{ranks}")
     out = tmp_path / "results.h5"
-    hpc_zkfl(["run", cfg, "--output", out], ranks=ranks)
+    proc = hpc_zkfl(["run", cfg, "--output", out], ranks=ranks)
+    # Output is not a terminal here (as in a batch job): one log line a round.
+    lines = [line for line in proc.stderr.splitlines() if "INFO round " in line]
+    assert [line.split("INFO round ")[1].split(":")[0] for line in lines] == \
+        ["1/4", "2/4", "3/4", "4/4"]
+    assert all("accepted 4, rejected 2, late 0" in line for line in lines)
     res = load_results(out)
     malicious = res.malicious
     assert malicious.sum() == 2

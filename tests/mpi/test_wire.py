@@ -1,0 +1,170 @@
+"""The frames between ranks (hpc_zkfl.mpi.wire), without MPI: every frame round-trips, and
+every byte string that is not exactly a frame of the expected kind raises WireError (a
+ValueError) and nothing else."""
+import pickle
+import random
+import struct
+
+import numpy as np
+import pytest
+
+from hpc_zkfl.fl.node import NodeMessage
+from hpc_zkfl.mpi import wire
+from hpc_zkfl.mpi.wire import Kind, WireError
+
+N_NODES, N_PARAMS = 6, 31
+
+
+def _frames():
+    w = np.arange(-15, 16, dtype=np.int64)
+    msg = NodeMessage(3, 2, w, b"\1" * 128, 0.25, 0.5)
+    return {
+        Kind.HELLO: (wire.encode_hello("node-7.cluster"), lambda d: wire.decode_hello(d)),
+        Kind.SETUP: (wire.encode_setup(4, b"key bytes"), lambda d: wire.decode_setup(d)),
+        Kind.REGISTER: (wire.encode_register({0: 5, 5: (1 << 256) - 1}),
+                        lambda d: wire.decode_register(d, N_NODES)),
+        Kind.ROUND: (wire.encode_round(3, w, w - 1), lambda d: wire.decode_round(d, N_PARAMS)),
+        Kind.RESULT: (wire.encode_result(3, 2, msg.to_bytes()),
+                      lambda d: wire.decode_result_envelope(d, N_PARAMS)),
+        Kind.STOP: (wire.encode_empty(Kind.STOP), lambda d: wire.decode_empty(d, Kind.STOP)),
+        Kind.DONE: (wire.encode_empty(Kind.DONE), lambda d: wire.decode_empty(d, Kind.DONE)),
+    }
+
+
+def test_round_trips():
+    f = _frames()
+    w = np.arange(-15, 16, dtype=np.int64)
+    assert f[Kind.HELLO][1](f[Kind.HELLO][0]) == "node-7.cluster"
+    assert f[Kind.SETUP][1](f[Kind.SETUP][0]) == (4, b"key bytes")
+    assert f[Kind.REGISTER][1](f[Kind.REGISTER][0]) == [(0, 5), (5, (1 << 256) - 1)]
+    t, got, prev = f[Kind.ROUND][1](f[Kind.ROUND][0])
+    assert t == 3 and np.array_equal(got, w) and np.array_equal(prev, w - 1)
+    t, got, prev = wire.decode_round(wire.encode_round(1, w), N_PARAMS)
+    assert t == 1 and np.array_equal(got, w) and prev is None
+    t, slot, body = f[Kind.RESULT][1](f[Kind.RESULT][0])
+    assert (t, slot) == (3, 2) and np.array_equal(NodeMessage.from_bytes(body).update, w)
+    for kind in (Kind.STOP, Kind.DONE):
+        assert f[kind][1](f[kind][0]) is None
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_truncation_and_extension_is_refused(kind):
+    data, decode = _frames()[kind]
+    for n in range(len(data)):
+        with pytest.raises(WireError):
+            decode(data[:n])
+    with pytest.raises(WireError):
+        decode(data + b"\0")
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_random_corruption_raises_only_wire_error(kind, rng):
+    """Flipped bytes either still decode (a body byte that any value may take) or raise
+    WireError; nothing else ever escapes."""
+    data, decode = _frames()[kind]
+    for _ in range(300):
+        bad = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            bad[rng.randrange(len(bad))] = rng.randrange(256)
+        try:
+            decode(bytes(bad))
+        except WireError:
+            pass
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_a_pickle_is_not_a_frame(kind):
+    _, decode = _frames()[kind]
+    with pytest.raises(WireError, match="magic|shorter|cap"):
+        decode(pickle.dumps({"any": "object"}))
+
+
+def test_header_fields_are_checked():
+    data = bytearray(wire.encode_empty(Kind.DONE))
+    with pytest.raises(WireError, match="expected a DONE frame, got STOP"):
+        wire.decode_empty(wire.encode_empty(Kind.STOP), Kind.DONE)
+    for offset, value, message in ((4, wire.VERSION + 1, "version"), (5, 99, "unknown kind"),
+                                   (6, 1, "reserved")):
+        bad = bytearray(data)
+        bad[offset] = value
+        with pytest.raises(WireError, match=message):
+            wire.decode_empty(bytes(bad), Kind.DONE)
+    # A length prefix that lies (here 2^60) is compared with the bytes received, never used
+    # to allocate.
+    head = struct.pack("<4sBBHQ", wire.MAGIC, wire.VERSION, int(Kind.RESULT), 0, 1 << 60)
+    with pytest.raises(WireError, match="announces"):
+        wire.decode_result_envelope(head + b"\0" * 64, N_PARAMS)
+
+
+def test_caps():
+    assert wire.max_frame_size(Kind.DONE) == wire.HEADER_SIZE
+    over = wire.frame(Kind.HELLO, b"h" * (wire.MAX_HOST_NAME + 1))
+    with pytest.raises(WireError, match="cap"):
+        wire.decode_hello(over)
+    many = wire.encode_register({i: i for i in range(N_NODES + 1)})
+    with pytest.raises(WireError, match="cap"):
+        wire.decode_register(many, N_NODES)
+    big = wire.encode_result(1, 0, b"\0" * (NodeMessage.max_size(N_PARAMS) + 1))
+    with pytest.raises(WireError, match="cap"):
+        wire.decode_result_envelope(big, N_PARAMS)
+
+
+def test_round_must_match_the_run():
+    w = np.zeros(N_PARAMS, dtype=np.int64)
+    with pytest.raises(WireError, match="parameters"):
+        wire.decode_round(wire.encode_round(1, w[:-1]), N_PARAMS)
+    with pytest.raises(WireError, match="round 0"):
+        wire.decode_round(wire.encode_round(0, w), N_PARAMS)
+
+
+@pytest.mark.parametrize("host", ["", "bad\nname", "tab\there"])
+def test_host_names_are_printable(host):
+    with pytest.raises(WireError):
+        wire.decode_hello(wire.frame(Kind.HELLO, host.encode()))
+    with pytest.raises(WireError, match="UTF-8"):
+        wire.decode_hello(wire.frame(Kind.HELLO, b"\xff\xfe"))
+
+
+def test_tags_are_distinct_and_invertible():
+    assert len(set(wire.TAGS.values())) == len(Kind)
+    assert all(wire.KIND_OF_TAG[tag] == kind for kind, tag in wire.TAGS.items())
+
+
+def _message_bytes(local_s=0.1, prove_s=0.2, n_proof=128, n_reason=0, n_claimed=None):
+    head = struct.pack("<8sqqddIII", b"ZKFLMSG1", 1, 0, local_s, prove_s,
+                       4 if n_claimed is None else n_claimed, n_proof, n_reason)
+    return head + bytes(32) + bytes(n_proof) + b"r" * n_reason
+
+
+@pytest.mark.parametrize("fields,message", [
+    ({"local_s": float("nan")}, "local seconds"),
+    ({"prove_s": float("inf")}, "prove seconds"),
+    ({"local_s": -1.0}, "local seconds"),
+    ({"prove_s": 1e8}, "prove seconds"),
+    ({"n_proof": NodeMessage.MAX_PROOF + 1}, "caps"),
+    ({"n_reason": NodeMessage.MAX_REASON + 1}, "caps"),
+    ({"n_claimed": NodeMessage.MAX_PARAMS + 1}, "caps"),
+    ({"n_claimed": 5}, "length"),
+])
+def test_node_message_fields_are_bounded(fields, message):
+    assert NodeMessage.from_bytes(_message_bytes()).prove_seconds == 0.2
+    with pytest.raises(ValueError, match=message):
+        NodeMessage.from_bytes(_message_bytes(**fields))
+
+
+def test_a_long_refusal_still_fits_the_cap():
+    msg = NodeMessage(1, 0, np.zeros(4, dtype=np.int64), b"", refused="\u00e9" * 10_000)
+    back = NodeMessage.from_bytes(msg.to_bytes())
+    assert back.refused and len(back.refused.encode()) <= NodeMessage.MAX_REASON
+
+
+def test_random_bytes_never_escape(rng: random.Random):
+    for _ in range(500):
+        data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 80)))
+        if rng.random() < 0.5:
+            data = wire.MAGIC + data
+        for kind, (_, decode) in _frames().items():
+            try:
+                decode(data)
+            except WireError:
+                pass
