@@ -217,6 +217,13 @@ def pk_to_bytes(pk: ProvingKey) -> bytes:
     return _key_bytes(PK_MAGIC, header, g1, [vk.beta_g2, vk.gamma_g2, vk.delta_g2, pk.b_g2_query])
 
 
+def pk_size(n_public: int, n_wires: int, domain_size: int) -> int:
+    """The exact length of pk_to_bytes for a circuit of these sizes (so that a receiver can
+    refuse a key of any other length before reading it)."""
+    n_g1, n_g2 = _counts(n_public, n_wires, domain_size)
+    return _PREFIX.size + 8 * 4 + n_g1 * _G1U + n_g2 * _G2U
+
+
 def _read_key(data, magic, n_header, what, subgroup_check):
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise FormatError(f"{what}: expected bytes, got {type(data).__name__}")
@@ -287,7 +294,8 @@ def pk_from_bytes(data, subgroup_check: bool = True) -> ProvingKey:
 
 
 __all__ = ["CURVE", "KEY_VERSION", "PK_MAGIC", "PROOF_SIZE", "PROTOCOL", "SNARKJS_GT_EXPONENT",
-           "VK_MAGIC", "alphabeta_to_snarkjs", "dumps", "load_json", "pk_from_bytes", "pk_to_bytes",
+           "VK_MAGIC", "alphabeta_to_snarkjs", "dumps", "load_json", "pk_from_bytes", "pk_size",
+           "pk_to_bytes",
            "proof_from_bytes", "proof_from_snarkjs", "proof_to_bytes", "proof_to_snarkjs",
            "public_from_snarkjs", "public_to_snarkjs", "save_json", "snarkjs_alphabeta",
            "vk_from_bytes", "vk_to_bytes", "vk_from_snarkjs", "vk_to_snarkjs"]

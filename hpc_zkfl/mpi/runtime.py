@@ -229,8 +229,14 @@ def _worker(comm, cfg, fed, owner):
 
     n_params = fed.spec.n_params
     _send(comm, Kind.HELLO, wire.encode_hello(MPI.Get_processor_name()))
-    _, data = _receive_from_root(comm, {Kind.SETUP: wire.max_frame_size(Kind.SETUP)})
-    ranks_on_host, key = wire.decode_setup(data)
+    key_size = 0
+    if fed.proofs:                      # known from the circuit: refuse any other size
+        from hpc_zkfl.groth16.formats import pk_size
+        from hpc_zkfl.groth16.r1cs_to_qap import domain_size
+        r1cs = fed.statement.r1cs
+        key_size = pk_size(r1cs.n_public, r1cs.n_wires, domain_size(r1cs))
+    _, data = _receive_from_root(comm, {Kind.SETUP: wire.setup_frame_size(key_size)})
+    ranks_on_host, key = wire.decode_setup(data, key_size)
     _share_cores(ranks_on_host)
     if fed.proofs:
         from hpc_zkfl.groth16.formats import pk_from_bytes

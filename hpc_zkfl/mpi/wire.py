@@ -132,12 +132,21 @@ def encode_setup(ranks_on_host: int, key: bytes) -> bytes:
     return frame(Kind.SETUP, _SETUP_HEAD.pack(ranks_on_host, len(key)) + bytes(key))
 
 
-def decode_setup(data) -> tuple:
-    """(ranks on the receiver's host, proving key bytes; empty when proofs are off)."""
+def setup_frame_size(key_size: int) -> int:
+    """The exact size of a SETUP frame carrying a key of key_size bytes (a worker knows its
+    circuit, hence the key's size, and refuses any other)."""
+    return HEADER_SIZE + _SETUP_HEAD.size + key_size
+
+
+def decode_setup(data, key_size: int = None) -> tuple:
+    """(ranks on the receiver's host, proving key bytes; empty when proofs are off).  With
+    key_size, a key of any other length is refused."""
     body = unframe(data, Kind.SETUP, max_frame_size(Kind.SETUP))
     if len(body) < _SETUP_HEAD.size:
         raise WireError("SETUP body shorter than its header")
     ranks, n_key = _SETUP_HEAD.unpack_from(body)
+    if key_size is not None and n_key != key_size:
+        raise WireError(f"SETUP carries a {n_key}-byte key; this run's key has {key_size}")
     _exact(body, _SETUP_HEAD.size + n_key, "SETUP")
     if ranks < 1:
         raise WireError("SETUP names no rank on this host")
@@ -222,4 +231,4 @@ __all__ = ["HEADER_SIZE", "KIND_OF_TAG", "Kind", "MAX_HOST_NAME", "TAGS", "VERSI
            "decode_empty", "decode_hello", "decode_register", "decode_result_envelope",
            "decode_round", "decode_setup", "encode_empty", "encode_hello", "encode_register",
            "encode_result", "encode_round", "encode_setup", "frame", "max_frame_size",
-           "unframe"]
+           "setup_frame_size", "unframe"]

@@ -225,3 +225,12 @@ def test_equality_is_by_value(system):
     assert Proof(proof.c, proof.b, proof.a) != proof
     other = fm.vk_from_snarkjs(SNARKJS_VK)
     assert other != pk.vk and other == fm.vk_from_snarkjs(SNARKJS_VK)
+
+
+@pytest.mark.parametrize("constraints,public", [(6, 1), (9, 3), (40, 2)])
+def test_pk_size_is_the_length_of_the_key_bytes(constraints, public):
+    from hpc_zkfl.groth16.r1cs_to_qap import domain_size
+    rnd = random.Random(constraints)
+    r1cs, _ = random_circuit(constraints, public, 2, 2, rng=rnd)
+    pk = setup(r1cs, rng=rnd)
+    assert fm.pk_size(r1cs.n_public, r1cs.n_wires, domain_size(r1cs)) == len(fm.pk_to_bytes(pk))

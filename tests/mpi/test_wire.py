@@ -168,3 +168,11 @@ def test_random_bytes_never_escape(rng: random.Random):
                 decode(data)
             except WireError:
                 pass
+
+
+def test_setup_key_must_have_the_circuits_size():
+    data = wire.encode_setup(1, b"k" * 10)
+    assert wire.decode_setup(data, 10) == (1, b"k" * 10)
+    assert len(data) == wire.setup_frame_size(10)
+    with pytest.raises(WireError, match="11"):
+        wire.decode_setup(data, 11)
