@@ -10,11 +10,14 @@ applies belongs to its `.zkey` files).  Inside the project they become Montgomer
   1 header: field size (u32, 32), prime (32 bytes), nWires, nPubOut, nPubIn, nPrvIn (u32),
     nLabels (u64), mConstraints (u32);
   2 constraints: per constraint A, B, C, each a u32 term count then (u32 wire id, 32-byte
-    coefficient) terms with strictly increasing wire ids;
+    coefficient) terms;
   3 wire -> label map: nWires u64 label ids.
 Sections may come in any order (circom writes 2, 1, 3; so does `r1cs_to_bytes`).  Sections 4
 and 5 (PLONK custom gates) are refused; other unknown sections are ignored, as the
-specification asks.
+specification asks.  The specification asks for terms in increasing wire order, but circom
+does not keep to it (circom 2.2.3 writes C = [256, 255] in a chain of products): the reader
+sorts each linear combination and merges repeated wire ids by adding their coefficients mod r,
+dropping a merged term whose sum is 0.  `r1cs_to_bytes` writes strictly increasing wire ids.
 
 `.wtns` (version 2), sections: 1 header: field size (u32), prime, nWitness (u32); 2 the values.
 
@@ -30,6 +33,7 @@ import numpy as np
 from hpc_zkfl.algebra.constants import R
 from hpc_zkfl.algebra.fields import FR
 
+from ._kernels import row_sums
 from .r1cs import R1CS, SparseMatrix
 
 N8 = 32
@@ -121,6 +125,30 @@ def _first_unsorted_row(indptr: np.ndarray, wires: np.ndarray):
     if not disorder.size:
         return None
     return int(np.searchsorted(indptr, disorder[0] + 1, side="right")) - 1
+
+
+def _sort_and_merge(indptr: np.ndarray, wires: np.ndarray, coeffs: np.ndarray):
+    """CSR rows with wire ids sorted and repeated ids merged: (indptr, wires, coeffs).
+
+    Coefficients (Montgomery) of a repeated wire are added mod r; a merged term whose sum is 0
+    is dropped, while a single zero term stays as written (so sorted files still re-encode
+    byte for byte)."""
+    m = len(indptr) - 1
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(indptr))
+    order = np.lexsort((wires, rows))
+    rows, wires, coeffs = rows[order], wires[order], coeffs[order]
+    first = np.ones(wires.size, dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (wires[1:] != wires[:-1])
+    starts = np.flatnonzero(first)
+    if starts.size < wires.size:
+        group_ptr = np.append(starts, wires.size).astype(np.int64)
+        sums = np.zeros((starts.size, 4), dtype=np.uint64)
+        row_sums(group_ptr, np.ascontiguousarray(coeffs), sums, FR.m)
+        keep = (np.diff(group_ptr) == 1) | sums.any(axis=1)
+        rows, wires, coeffs = rows[starts][keep], wires[starts][keep], sums[keep]
+    out = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=m), out=out[1:])
+    return out, wires, coeffs
 
 
 def _load(source) -> bytes:
@@ -219,13 +247,12 @@ def r1cs_from_bytes(data) -> R1CS:
             k = int(np.searchsorted(indptr[side], bad, side="right")) - 1
             raise Iden3FormatError(f"{what}: constraint {k} ({name}) refers to wire {int(wires[bad])}, "
                                    f"only {n_wires} wires")
-        k = _first_unsorted_row(indptr[side], wires)
-        if k is not None:
-            raise Iden3FormatError(f"{what}: constraint {k} ({name}) has wire ids not strictly "
-                                   "increasing")
         coeffs = (_to_montgomery(np.ascontiguousarray(terms["coeff"]), f"{what}: {name} coefficient")
                   if wires.size else np.zeros((0, 4), dtype=np.uint64))
-        mats.append(SparseMatrix(indptr[side], wires, coeffs))
+        rows = indptr[side]
+        if _first_unsorted_row(rows, wires) is not None:
+            rows, wires, coeffs = _sort_and_merge(rows, wires, coeffs)
+        mats.append(SparseMatrix(rows, wires, coeffs))
 
     labels = np.zeros(0, dtype=np.int64)
     if 3 in sections:

@@ -155,6 +155,70 @@ def test_sections_in_any_order_and_unknown_sections_ignored():
     assert r1cs_from_bytes(r1cs_file(constraints=[])).n_constraints == 0
 
 
+# terms in any order, repeated wires --------------------------------------------------------------
+# c = (3 + a + 2b)(1 + b) - 5a on wires [1, c, a, b], its terms sorted and merged ...
+SORTED_TERMS = ([(0, 3), (2, 1), (3, 2)], [(0, 1), (3, 1)], [(1, 1), (2, 5)])
+# ... and written otherwise: the same constraint each time
+SAME_TERMS = {
+    "unsorted": ([(3, 2), (0, 3), (2, 1)], [(3, 1), (0, 1)], [(2, 5), (1, 1)]),
+    "repeated": ([(3, 1), (0, 3), (3, 1), (2, 1)], [(0, 1), (3, 1)], [(2, 2), (1, 1), (2, 3)]),
+    "sum wraps mod r": ([(0, 3), (2, R - 1), (2, 2), (3, 2)], [(0, 1), (3, 1)],
+                        [(1, R - 4), (2, 5), (1, 5)]),
+    "repeats cancel": ([(0, 3), (2, 1), (3, 2), (1, 9), (1, R - 9)],
+                       [(3, 1), (2, 7), (0, 1), (2, R - 7)],
+                       [(2, 5), (1, 1), (0, 0), (0, 0)]),
+}
+
+
+def multiplier_witness(a, b):
+    return [1, ((3 + a + 2 * b) * (1 + b) - 5 * a) % R, a % R, b % R]
+
+
+@pytest.mark.parametrize("case", sorted(SAME_TERMS))
+def test_terms_in_any_order_read_as_sorted_and_merged(case):
+    expected = r1cs_from_bytes(r1cs_file(constraints=[SORTED_TERMS]))
+    assert [m.rows() for m in (expected.A, expected.B, expected.C)] == \
+        [[dict(terms)] for terms in SORTED_TERMS]
+    r1cs = r1cs_from_bytes(r1cs_file(constraints=[SAME_TERMS[case]]))
+    same_r1cs(r1cs, expected)
+    assert r1cs_to_bytes(r1cs) == r1cs_file(constraints=[SORTED_TERMS], order=(2, 1, 3))
+    for a, b in [(6, 7), (0, 0), (R - 1, 12345)]:
+        good = multiplier_witness(a, b)
+        assert r1cs.unsatisfied(wtns_from_bytes(wtns_file(good))) is None
+        bad = good[:1] + [(good[1] + 1) % R] + good[2:]
+        assert r1cs.unsatisfied(wtns_from_bytes(wtns_file(bad))) == 0
+
+
+def test_shuffled_and_split_terms_read_as_the_original(rng):
+    """Every term of a builder circuit split in random parts, plus repeats that cancel,
+    shuffled: the reader must give back the circuit itself."""
+    r1cs, solver = sample_circuit()
+
+    def scramble(row):
+        terms = []
+        for wire, coeff in row.items():
+            part = rng.randrange(R)
+            terms += [(wire, part), (wire, (coeff - part) % R)] if rng.random() < 0.5 else \
+                [(wire, coeff)]
+        wire, extra = rng.randrange(r1cs.n_wires), rng.randrange(1, R)
+        terms += [(wire, extra), (wire, R - extra)]
+        rng.shuffle(terms)
+        return terms
+
+    constraints = [tuple(scramble(row) for row in rows)
+                   for rows in zip(r1cs.A.rows(), r1cs.B.rows(), r1cs.C.rows())]
+    data = r1cs_file(n_wires=r1cs.n_wires, counts=(r1cs.n_outputs, r1cs.n_public_inputs,
+                                                   r1cs.n_private_inputs), constraints=constraints)
+    back = r1cs_from_bytes(data)
+    same_r1cs(r1cs, back)
+    assert r1cs_to_bytes(back) == r1cs_to_bytes(r1cs)
+    sol = solver.solve({"y": 5}, {"x": 8})
+    assert back.unsatisfied(sol.witness) is None
+    bad = sol.witness.copy()
+    bad[1] = FR.encode([FR.decode(bad[1:2])[0] + 1])[0]
+    assert back.unsatisfied(bad) is not None
+
+
 # refusals -----------------------------------------------------------------------------------------
 R1CS_REFUSALS = {
     "wrong magic": (dict(magic=b"r1cz"), "wrong magic"),
@@ -169,8 +233,10 @@ R1CS_REFUSALS = {
     "coefficient = r": (dict(constraints=[([(2, R)], [(3, 1)], [])]), "coefficient 0 is not below r"),
     "coefficient >= r": (dict(constraints=[([(2, 1)], [(0, 1), (3, 1 << 255)], [])]),
                          "B coefficient 1 is not below r"),
-    "unsorted terms": (dict(constraints=[([(3, 1), (2, 1)], [], [])]), "not strictly increasing"),
-    "duplicate terms": (dict(constraints=[([], [], [(2, 1), (2, 1)])]), "not strictly increasing"),
+    "unsorted, wire out of range": (dict(constraints=[([(3, 1), (2, 1)], [], [(4, 1), (1, 1)])]),
+                                    "constraint 0 \\(C\\) refers to wire 4"),
+    "repeated wire, coefficient r": (dict(constraints=[([(2, 1)], [(3, 1), (3, R)], [])]),
+                                     "B coefficient 1 is not below r"),
     "short wire map": (dict(labels=[0, 1, 2]), "wire map has 24 bytes"),
     "label too big": (dict(labels=[0, 1, 2, 9], n_labels=4), "label >= nLabels"),
     "duplicate section": (dict(order=(1, 2, 3, 2)), "appears twice"),
@@ -188,7 +254,9 @@ def test_r1cs_refusals(case):
 
 
 def test_r1cs_truncated_or_padded_files_are_refused():
-    data = r1cs_file(constraints=[([(2, 5)], [(3, 1)], [(1, 5)]), ([(1, 1)], [(0, 1)], [(1, 1)])])
+    # unsorted and repeated terms too: the path that sorts them must refuse every cut as well
+    data = r1cs_file(constraints=[([(3, 5), (2, 5)], [(3, 1)], [(1, 5)]),
+                                  ([(1, 1)], [(0, 1)], [(1, 1), (1, 3)])])
     r1cs_from_bytes(data)
     for cut in range(len(data)):
         with pytest.raises(Iden3FormatError):
@@ -281,6 +349,35 @@ def test_files_written_by_circom():
         witness = wtns_from_bytes(raw)
         check_multiplier_files(r1cs, witness, case["inputs"])
         assert wtns_to_bytes(witness) == raw
+
+
+def test_file_written_by_circom_with_unsorted_terms():
+    gen = load_gen_circom()
+    vectors = json.loads((GEN_CIRCOM.parent / "circom_unsorted.json").read_text())
+    assert vectors["source"] == gen.UNSORTED_CIRCUIT
+    data = bytes.fromhex(vectors["r1cs"])
+    unsorted = gen.unsorted_combinations(data)
+    assert unsorted, "the frozen circom file must hold an unsorted linear combination"
+    r1cs = r1cs_from_bytes(data)
+    for k, side, wires in unsorted:
+        assert list(getattr(r1cs, side).rows()[k]) == sorted(set(wires))
+    sorted_bytes = r1cs_to_bytes(r1cs)
+    assert sorted_bytes != data and not gen.unsorted_combinations(sorted_bytes)
+    same_r1cs(r1cs, r1cs_from_bytes(sorted_bytes))
+    width = gen.UNSORTED_WIDTH
+    assert (r1cs.n_outputs, r1cs.n_public_inputs, r1cs.n_private_inputs) == (1, 1, width)
+    for case in vectors["witnesses"]:
+        raw = bytes.fromhex(case["wtns"])
+        witness = wtns_from_bytes(raw)
+        assert wtns_to_bytes(witness) == raw and r1cs.unsatisfied(witness) is None
+        values = FR.decode(witness)
+        x0 = sum((j + 1) * int(a) for j, a in enumerate(case["inputs"]["a"]))
+        b = int(case["inputs"]["b"])
+        assert values[1:3] == [gen.chain_output(x0, b, gen.UNSORTED_STEPS, R), b % R]
+        # a[0] is only in the unsorted combination: changing it breaks that constraint
+        bad = witness.copy()
+        bad[3] = FR.encode([values[3] + 1])[0]
+        assert r1cs.unsatisfied(bad) == unsorted[0][0]
 
 
 def test_files_judged_by_snarkjs():

@@ -6,10 +6,13 @@
 * Live (needs node and npm): a proof made here, with keys made here, for circom's .r1cs and
   .wtns, is accepted by `snarkjs groth16 verify`; a tampered one is refused.  Our prepared
   powers-of-tau writer (for benchmarks) equals `snarkjs powersoftau prepare phase2` byte for
-  byte, and snarkjs' setup and prover work from it.
+  byte, and snarkjs' setup and prover work from it.  A chain circuit compiled by circom, whose
+  .r1cs holds linear combinations out of wire order, goes through `hpc-zkfl r1cs info` and
+  `hpc-zkfl groth16 setup | prove | verify`, and snarkjs accepts the proof.
 """
 import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +24,7 @@ from hpc_zkfl.algebra.constants import R
 from hpc_zkfl.algebra.curve import G1, G2
 from hpc_zkfl.algebra.limbs import ints_to_limbs
 from hpc_zkfl.algebra.msm import fixed_base_mul
-from hpc_zkfl.circuit.iden3 import r1cs_from_bytes, save_r1cs, wtns_from_bytes
+from hpc_zkfl.circuit.iden3 import load_r1cs, load_wtns, r1cs_from_bytes, save_r1cs, wtns_from_bytes
 from hpc_zkfl.groth16 import prove, setup, verify
 from hpc_zkfl.groth16 import formats
 from hpc_zkfl.groth16.r1cs_to_qap import domain_size
@@ -132,3 +135,47 @@ def test_snarkjs_setup_and_prove_from_insecure_ptau(npm_prefix, tmp_path, rng):
     assert np.array_equal(vk.beta_g2, fixed_base_mul(G2, ints_to_limbs([beta]))[0])
     assert verify(vk, public, proof)
     assert not verify(vk, [public[0] + 1] + public[1:], proof)
+
+
+# circom 2.2.3 writes combinations out of wire order from 254 steps on (constraint 505: [256, 255])
+CHAIN_STEPS = 300
+
+
+def _cli(cwd, *args):
+    return subprocess.run([sys.executable, "-m", "hpc_zkfl.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_circom_chain_with_unsorted_terms_through_the_cli(npm_prefix, tmp_path):
+    source = gen_circom.chain_circuit(CHAIN_STEPS)
+    r1cs_path, js_dir = gen_circom.compile_circuit(npm_prefix, source, tmp_path)
+    unsorted = gen_circom.unsorted_combinations(r1cs_path.read_bytes())
+    assert unsorted, "circom wrote every linear combination sorted: this test lost its subject"
+    x0, b = 3, -5
+    wtns_path = gen_circom.generate_witness(js_dir, {"x0": str(x0), "b": str(b)},
+                                            tmp_path / "w.wtns")
+    r1cs, witness = load_r1cs(r1cs_path), load_wtns(wtns_path)
+    assert r1cs.n_constraints == 2 * CHAIN_STEPS and r1cs.unsatisfied(witness) is None
+    for k, side, wires in unsorted:
+        assert list(getattr(r1cs, side).rows()[k]) == sorted(wires)
+
+    info = _cli(tmp_path, "r1cs", "info", r1cs_path)
+    assert info.returncode == 0, info.stderr
+    assert re.search(rf"^constraints +{2 * CHAIN_STEPS}$", info.stdout, re.M), info.stdout
+    for args in (("setup", r1cs_path, "pk.bin", "vk.json"),
+                 ("prove", "pk.bin", wtns_path, "proof.json", "public.json")):
+        proc = _cli(tmp_path, "groth16", *args)
+        assert proc.returncode == 0, proc.stderr
+    public = formats.load_json(tmp_path / "public.json")
+    assert public == [str(gen_circom.chain_output(x0, b, CHAIN_STEPS, R)), str(b % R)]
+    proc = _cli(tmp_path, "groth16", "verify", "vk.json", "public.json", "proof.json")
+    assert proc.returncode == 0 and proc.stdout.strip() == "OK", proc.stderr
+    assert "OK" in _snarkjs(npm_prefix, tmp_path, "groth16", "verify", "vk.json", "public.json",
+                            "proof.json")
+    # another output: both verifiers refuse
+    wrong = [str(int(public[0]) + 1), public[1]]
+    (tmp_path / "wrong.json").write_text(json.dumps(wrong))
+    proc = _cli(tmp_path, "groth16", "verify", "vk.json", "wrong.json", "proof.json")
+    assert proc.returncode == 1 and "pairing check fails" in proc.stderr, proc.stderr
+    assert not _snarkjs_verify(npm_prefix, tmp_path, formats.load_json(tmp_path / "vk.json"), wrong,
+                               formats.load_json(tmp_path / "proof.json"))
