@@ -351,15 +351,20 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="continue the run's results file from its last complete round")
     parser.add_argument("--output", metavar="RESULTS.h5",
                         help="results file (default: the config's run.output)")
+    parser.add_argument("--skip-resource-check", action="store_true",
+                        help="run even when the memory estimate exceeds this host's share per "
+                             "rank (the Groth16 domain limit still applies)")
 
 
 @command("run", help="run a federated configuration (under mpiexec/mpirun/srun for many ranks)",
          add_arguments=_run_arguments)
 def _run(args: argparse.Namespace) -> int:
     from hpc_zkfl.config import ConfigError, load_config
+    from hpc_zkfl.resources import check_resources
 
     try:
         cfg = load_config(args.config)          # every check before any MPI work
+        check_resources(cfg, skip_memory=args.skip_resource_check)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     out = Path(args.output or cfg.run.output)
@@ -367,9 +372,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"{out}: no results file to resume")
     if args.resume:
         from hpc_zkfl.config import parse_config, resume_conflicts
-        from hpc_zkfl.io.results import ResultsFileError, read_config_toml
+        from hpc_zkfl.io.results import ResultsFileError, check_resume_key, read_config_toml
         try:
             stored = parse_config(read_config_toml(out), str(out)).as_dict()
+            check_resume_key(out, out.with_suffix(".pk"))
         except (ResultsFileError, ConfigError) as exc:
             raise UsageError(f"cannot resume: {exc}") from None
         conflicts = resume_conflicts(stored, cfg)

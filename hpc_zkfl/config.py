@@ -3,6 +3,11 @@
 Every section and key is declared below with its type, default and allowed values; an unknown
 section or key, a wrong type or an impossible value is refused with a `ConfigError` naming the
 file, the key and what was expected.  `configs/quickstart.toml` shows every section.
+
+Every size has an upper bound, generous for real use, so that a typing slip cannot grow a run
+until the kernel kills it; each bound is in the table `_CHECKS` with its reason.  What a
+config needs in memory is estimated by `hpc_zkfl.resources` (which also checks the sizes
+against the dataset's), before any MPI work too.
 """
 import math
 import sys
@@ -38,6 +43,33 @@ def _non_negative(v):
 
 def _fraction(v):
     return 0 <= v <= 1
+
+
+# Upper bounds of the sizes, generous for real use (each one's reason is in _CHECKS).
+MAX_NODES = 100_000
+MAX_ROUNDS = 100_000
+MAX_BATCH = 1 << 16
+MAX_HIDDEN = 4096
+MAX_MERKLE_DEPTH = 16
+MAX_SECONDS = 7 * 24 * 3600
+MAX_SEED = (1 << 63) - 1
+
+
+def _node_ids(v) -> bool:
+    return len(v) <= MAX_NODES and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0
+                                       for i in v)
+
+
+def _ints(lo: int, hi: int, why: str) -> tuple:
+    """(check, expected) of an integer in [lo, hi]."""
+    return (lambda v: lo <= v <= hi), f"an integer >= {lo} and <= {hi:,} ({why})"
+
+
+def _seconds(positive: bool, why: str) -> tuple:
+    """(check, expected) of a number of seconds > 0 (or >= 0) and <= MAX_SECONDS."""
+    above, low = (_positive, "> 0") if positive else (_non_negative, ">= 0")
+    return ((lambda v: above(v) and v <= MAX_SECONDS),
+            f"a number of seconds {low} and <= {MAX_SECONDS:,} ({why})")
 
 
 @dataclass(frozen=True)
@@ -106,43 +138,51 @@ class FaultsSection:
     kill_after_round: int = 0
 
 
-# section -> (class, {key: (check, message)})
+# section -> (class, {key: (check, what is expected: a size's bounds with the reason)})
 _CHECKS = {
     "run": (RunSection, {
         "name": (lambda v: bool(v.strip()), "a non-empty string"),
-        "seed": (_non_negative, "an integer >= 0"),
-        "rounds": (_positive, "an integer >= 1"),
+        "seed": _ints(0, MAX_SEED, "2^63 - 1: the results file stores it as a signed "
+                                   "64-bit integer"),
+        "rounds": _ints(1, MAX_ROUNDS, "each round adds a row per node to the results file"),
         "output": (lambda v: bool(v.strip()), "a file path"),
         "backend": (lambda v: v in BACKENDS, f"one of {', '.join(BACKENDS)}"),
-        "round_deadline_s": (_positive, "a number of seconds > 0"),
+        "round_deadline_s": _seconds(True, "a week, longer than batch jobs may run"),
     }),
     "data": (DataSection, {
         "dataset": (lambda v: v in DATASETS, f"one of {', '.join(DATASETS)}"),
         "partition": (lambda v: v in PARTITIONS, f"one of {', '.join(PARTITIONS)}"),
         "dirichlet_alpha": (_positive, "a number > 0"),
-        "samples_per_node": (_positive, "an integer >= 1"),
+        "samples_per_node": _ints(1, 1 << MAX_MERKLE_DEPTH,
+                                  f"2^{MAX_MERKLE_DEPTH}, what the deepest Merkle tree holds"),
         "test_fraction": (lambda v: 0 < v < 1, "a number in (0, 1)"),
     }),
     "nodes": (NodesSection, {
-        "count": (_positive, "an integer >= 1"),
-        "per_rank": (_non_negative, "an integer >= 0 (0: spread over the ranks)"),
-        "per_round": (_non_negative, "an integer >= 0 (0: every node, every round)"),
+        "count": _ints(1, MAX_NODES, "every rank holds each node's data and a column per node "
+                                     "of every round's results"),
+        "per_rank": _ints(0, MAX_NODES, "the most nodes; 0: spread over the ranks"),
+        "per_round": _ints(0, MAX_NODES, "the most nodes; 0: every node, every round"),
     }),
     "model": (ModelSection, {
         "kind": (lambda v: v in MODEL_NAMES, f"one of {', '.join(MODEL_NAMES)}"),
-        "hidden": (_non_negative, "an integer >= 0"),
-        "batch_size": (_positive, "an integer >= 1"),
+        "hidden": _ints(0, MAX_HIDDEN, "each unit adds a parameter per feature and per class, "
+                                       "and their constraints, to every proof"),
+        "batch_size": _ints(1, MAX_BATCH, "each sample adds hundreds to thousands of "
+                                          "constraints to every proof"),
         "learning_rate": (_positive, "a number > 0"),
         "norm_bound": (_positive, "a number > 0"),
         "data_binding": (lambda v: True, "true or false"),
-        "merkle_depth": (lambda v: 0 <= v <= 24, "an integer in [0, 24]"),
+        "merkle_depth": _ints(0, MAX_MERKLE_DEPTH, "each node's tree is built in full, "
+                                                   "2^depth Poseidon hashes: 2^16 take half a "
+                                                   "minute"),
     }),
     "aggregation": (AggregationSection, {
         "strategy": (lambda v: v in STRATEGIES, f"one of {', '.join(STRATEGIES)}"),
         "proofs": (lambda v: True, "true or false"),
         "trim_fraction": (lambda v: 0 <= v < 0.5, "a number in [0, 0.5)"),
-        "krum_malicious": (_non_negative, "an integer >= 0"),
-        "krum_multi": (_positive, "an integer >= 1"),
+        "krum_malicious": _ints(0, (MAX_NODES - 3) // 2,
+                                "krum needs nodes.count >= 2 * krum_malicious + 3"),
+        "krum_multi": _ints(1, MAX_NODES, "multi-krum keeps at most every node's update"),
         "server_lr": (_positive, "a number > 0"),
         "server_lr_half_life": (_non_negative, "a number of rounds >= 0 (0: no decay)"),
     }),
@@ -154,10 +194,9 @@ _CHECKS = {
         "source": (lambda v: v in REPLAY_SOURCES, f"one of {', '.join(REPLAY_SOURCES)}"),
     }),
     "faults": (FaultsSection, {
-        "slow_nodes": (lambda v: all(isinstance(i, int) and i >= 0 for i in v),
-                       "a list of node ids"),
-        "slow_seconds": (_non_negative, "a number of seconds >= 0"),
-        "kill_after_round": (_non_negative, "a round number (0: never)"),
+        "slow_nodes": (_node_ids, f"a list of at most {MAX_NODES:,} node ids"),
+        "slow_seconds": _seconds(False, "as long as the longest round deadline"),
+        "kill_after_round": _ints(0, MAX_ROUNDS, "a round number; 0: never"),
     }),
 }
 
@@ -181,6 +220,17 @@ class RunConfig:
                 for f in fields(self) if f.name in _CHECKS}
 
 
+def _shown(value) -> str:
+    """value's repr, cut short (a list of 100,000 ids would make a useless message)."""
+    if isinstance(value, tuple):
+        value = list(value)
+    text = repr(value)
+    if len(text) <= 80:
+        return text
+    count = f" ({len(value)} items)" if isinstance(value, list) else ""
+    return f"{text[:60]}...{count}"
+
+
 def _typed(where: str, section: str, key: str, value, default):
     """value converted to the type of `default`, or a ConfigError."""
     kind = type(default)
@@ -199,7 +249,7 @@ def _typed(where: str, section: str, key: str, value, default):
     if not ok:
         expected = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
                     tuple: "a list"}[kind]
-        raise ConfigError(f"{where}: [{section}] {key} must be {expected}, got {value!r}")
+        raise ConfigError(f"{where}: [{section}] {key} must be {expected}, got {_shown(value)}")
     return value
 
 
@@ -228,7 +278,8 @@ def parse_config(text: str, path: str = "<string>") -> RunConfig:
             value = _typed(path, name, key, value, getattr(defaults, key))
             check, expected = checks[key]
             if not check(value):
-                raise ConfigError(f"{path}: [{name}] {key} must be {expected}, got {value!r}")
+                raise ConfigError(f"{path}: [{name}] {key} must be {expected}, "
+                                  f"got {_shown(value)}")
             values[key] = value
         sections[name] = cls(**values)
     config = RunConfig(**sections, source=text, path=path)
@@ -260,6 +311,9 @@ def _check_consistency(c: RunConfig):
             2 * c.aggregation.krum_malicious + 3:
         raise ConfigError(f"{where}: [aggregation] krum needs nodes.per_round >= "
                           f"2 * krum_malicious + 3")
+    if c.aggregation.strategy == "krum" and c.aggregation.krum_multi > c.nodes.count:
+        raise ConfigError(f"{where}: [aggregation] krum_multi = {c.aggregation.krum_multi} is "
+                          f"more than the {c.nodes.count} nodes")
     bad = [i for i in c.faults.slow_nodes if i >= c.nodes.count]
     if bad:
         raise ConfigError(f"{where}: [faults] slow_nodes {bad} are not node ids "

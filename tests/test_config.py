@@ -86,3 +86,77 @@ def test_resume_takes_keys_missing_from_an_older_file_as_their_defaults():
     assert resume_conflicts(stored, cfg) == []
     changed = with_overrides(cfg, {"aggregation.server_lr": 0.5})
     assert resume_conflicts(stored, changed) == ["aggregation.server_lr"]
+
+
+# (key, TOML lines that make the bounds reachable, lowest, highest, step past each; None: that
+# bound is tested on another row): every size at its bounds (accepted) and one step beyond
+# (refused).
+_BOUNDS = [
+    ("run.seed", "", 0, 2**63 - 1, 1),
+    ("run.rounds", "", 1, 100_000, 1),
+    ("run.round_deadline_s", "", 0.5, 604_800.0, 0.5),
+    ("data.samples_per_node", "", 1, 65_536, 1),
+    ("nodes.count", "", 1, 100_000, 1),
+    ("nodes.per_rank", "", 0, 100_000, 1),
+    ("nodes.per_round", "[nodes]\ncount = 100000\n", 0, 100_000, 1),
+    ("model.hidden", "", 0, None, 1),                      # hidden >= 1 is the mlp's rule
+    ("model.hidden", "[model]\nkind = \"mlp\"\n", None, 4096, 1),
+    ("model.batch_size", "", 1, 65_536, 1),
+    ("model.merkle_depth", "[model]\ndata_binding = true\n", 0, 16, 1),
+    ("aggregation.krum_malicious", "[nodes]\ncount = 100000\n[aggregation]\n"
+     "strategy = \"krum\"\n", 0, 49_998, 1),
+    ("aggregation.krum_multi", "[nodes]\ncount = 100000\n[aggregation]\n"
+     "strategy = \"krum\"\n", 1, 100_000, 1),
+    ("faults.slow_seconds", "", 0.0, 604_800.0, 0.5),
+    ("faults.kill_after_round", "", 0, 100_000, 1),
+]
+_CASES = [(key, extra, bound, bound + side * step) for key, extra, lo, hi, step in _BOUNDS
+          for bound, side in ((lo, -1), (hi, 1)) if bound is not None]
+
+
+def _with(extra: str, dotted: str, value) -> str:
+    """extra's TOML with section.key = value added to its section."""
+    section, key = dotted.split(".")
+    line = f"{key} = {value!r}\n"
+    if f"[{section}]\n" in extra:
+        return extra.replace(f"[{section}]\n", f"[{section}]\n{line}", 1)
+    return f"{extra}[{section}]\n{line}"
+
+
+@pytest.mark.parametrize("dotted,extra,accepted,refused", _CASES,
+                         ids=[f"{c[0]}={c[3]}" for c in _CASES])
+def test_every_size_is_bounded(dotted, extra, accepted, refused):
+    section, key = dotted.split(".")
+    cfg = parse_config(_with(extra, dotted, accepted), "bounds.toml")
+    assert getattr(getattr(cfg, section), key) == accepted
+    with pytest.raises(ConfigError, match=rf"^bounds\.toml: \[{section}\] {key} must be .*"
+                                          rf"got {refused!r}$"):
+        parse_config(_with(extra, dotted, refused), "bounds.toml")
+
+
+def test_a_bound_names_its_figure_and_its_reason():
+    with pytest.raises(ConfigError) as exc:
+        parse_config("[model]\nbatch_size = 100000\n", "big.toml")
+    assert str(exc.value) == (
+        "big.toml: [model] batch_size must be an integer >= 1 and <= 65,536 (each sample adds "
+        "hundreds to thousands of constraints to every proof), got 100000")
+
+
+def test_slow_nodes_are_bounded_and_a_long_list_is_shown_short():
+    ids = ", ".join(["0"] * 100_000)
+    assert len(parse_config(f"[nodes]\ncount = 100000\n[faults]\nslow_nodes = [{ids}]\n")
+               .faults.slow_nodes) == 100_000
+    with pytest.raises(ConfigError, match=r"slow_nodes must be a list of at most 100,000 node "
+                                          r"ids, got \[0, 0.*\.\.\. \(100001 items\)$"):
+        parse_config(f"[faults]\nslow_nodes = [{ids}, 0]\n")
+    with pytest.raises(ConfigError, match="slow_nodes must be"):
+        parse_config("[faults]\nslow_nodes = [true]\n")
+
+
+def test_krum_multi_is_at_most_the_nodes():
+    krum = "[aggregation]\nstrategy = \"krum\"\nkrum_multi = {}\n[nodes]\ncount = 5\n"
+    assert parse_config(krum.format(5)).aggregation.krum_multi == 5
+    with pytest.raises(ConfigError, match="krum_multi = 6 is more than the 5 nodes"):
+        parse_config(krum.format(6))
+    # Other strategies ignore it.
+    assert parse_config("[aggregation]\nkrum_multi = 50\n").aggregation.krum_multi == 50

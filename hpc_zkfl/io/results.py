@@ -689,7 +689,7 @@ def check_resume_key(path, key_path) -> None:
         recorded = entry.get("proving_key_sha256") or recorded
     have = file_sha256(key_path)
     if have != recorded:
-        raise ResultsFileError(f"{path}: cannot resume: the proving key {key_path} has sha256 "
+        raise ResultsFileError(f"{path}: the proving key {key_path} has sha256 "
                                f"{have}, but the run's key has sha256 {recorded}")
 
 

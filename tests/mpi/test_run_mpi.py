@@ -102,6 +102,14 @@ def test_resume_ends_with_the_same_model(tmp_path):
     other = write_config(tmp_path, "resume", rounds=5, file="other", attack="scaling")
     proc = hpc_zkfl(["run", other, "--output", part, "--resume"], check=False)
     assert proc.returncode == 2 and "attack.kind" in proc.stderr
+    # Another key file in place of the run's: refused before any MPI work, naming both digests.
+    key = part.with_suffix(".pk")
+    good = key.read_bytes()
+    key.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+    proc = hpc_zkfl(["run", cfg, "--output", part, "--resume"], check=False)
+    digest = load_results(part).metadata["proving_key_sha256"]
+    assert proc.returncode == 2 and digest in proc.stderr and proc.stderr.count("sha256") == 2
+    key.write_bytes(good)
     hpc_zkfl(["run", cfg, "--output", part, "--resume"], ranks=2)
     a, b = load_results(whole), load_results(part)
     assert np.array_equal(a.models, b.models)
