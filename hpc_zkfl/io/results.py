@@ -46,7 +46,7 @@ NODE_DATASETS = {                       # name -> dtype; shape (rounds, n_nodes)
 
 # Root attributes the writer owns; run metadata may not use these names.
 _RESERVED = {"format", "format_version", "completed_rounds", "n_nodes", "n_params", "frac_bits",
-             "resumes"}
+             "resumes", "lost_ranks"}
 # h5py's file locking (HDF5 >= 1.10.7): the writer locks so that a second writer is refused,
 # "best-effort" so that file systems without locks (some Lustre/NFS mounts) still work.
 _WRITE_LOCKING = "best-effort"
@@ -550,6 +550,16 @@ class ResultsWriter:
             f["rounds"][name][done] = value
         f.flush()
         f.attrs["completed_rounds"] = t
+        f.flush()
+
+    def note_lost_ranks(self, lost: dict, after_round: int) -> None:
+        """Record the worker ranks a run lost ({rank: why}) in the root attribute
+        "lost_ranks_json", a list that every (resumed) run of the file appends to."""
+        f = self._file()
+        history = json.loads(f.attrs.get("lost_ranks_json", "[]"))
+        history += [{"rank": int(r), "why": str(why), "after_round": int(after_round)}
+                    for r, why in sorted(lost.items())]
+        f.attrs["lost_ranks_json"] = json.dumps(history)
         f.flush()
 
     def flush(self) -> None:

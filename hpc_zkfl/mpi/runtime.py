@@ -27,8 +27,8 @@ A round t:
    (`hpc_zkfl.fl.server.process_round`, `hpc_zkfl.io.results`).
 
 After the last round the root sends STOP; each worker completes its sends and answers DONE;
-the root drains what is still in flight until every worker is done or the deadline passes.  The
-results file is closed whatever happens.  A rank that never answered DONE is lost: the root
+the root drains what is still in flight until every worker is done or the deadline passes, and
+records the ranks it lost (and why) in the results file, which is closed whatever happens.  A rank that never answered DONE is lost: the root
 then ends the whole job with MPI_Abort (exit status 0: the run itself is complete), since
 MPI_Finalize would wait for it forever.  Only this module imports mpi4py.
 """
@@ -288,7 +288,7 @@ class _Root:
         self.workers = set(range(1, comm.size))
         self.active = set()             # workers that completed the handshake
         self.done = set()               # workers that answered DONE
-        self.lost = set()               # workers that broke the protocol or never finished
+        self.lost = {}                  # worker -> why it broke the protocol or never finished
         self.hosts = {0: MPI.Get_processor_name()}
         self.unregistered = {}          # node -> why it was refused before round 1
         self.commitments = {}
@@ -325,7 +325,7 @@ class _Root:
     def _lose(self, rank: int, why: str):
         if rank not in self.lost:
             log.warning("rank %d is out of the run: %s", rank, why)
-        self.lost.add(rank)
+            self.lost[rank] = why
         self.active.discard(rank)
 
     def _poll(self, deadline: float):
@@ -639,6 +639,8 @@ class _Root:
             bar.close()
             try:
                 self._stop_and_drain()
+                if self.lost:
+                    writer.note_lost_ranks(self.lost, after_round=writer.completed_rounds)
             finally:
                 writer.close()
 

@@ -83,7 +83,7 @@ def max_frame_size(kind: Kind, n_nodes: int = 0, n_params: int = 0) -> int:
 
 def unframe(data, kind: Kind, cap: int = None) -> memoryview:
     """The body of a frame that must be of `kind`; WireError for anything else."""
-    data = memoryview(bytes(data))
+    data = memoryview(data if isinstance(data, bytes) else bytes(data))
     if cap is not None and len(data) > cap:
         raise WireError(f"{kind.name} frame of {len(data)} bytes is over its cap of {cap}")
     if len(data) < HEADER_SIZE:
