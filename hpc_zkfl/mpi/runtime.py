@@ -169,7 +169,7 @@ def run(cfg: RunConfig, resume: bool = False, output=None) -> int:
         except (WireError, ValueError) as exc:
             # Only a root that breaks the protocol gets here: end the job, loudly.
             log.error("the root broke the protocol: %s; ending the job", exc)
-            comm.Abort(3)
+            _abort(comm, 3)
         return 0
     root = _Root(comm, cfg, fed, owner, out, resume)
     try:
@@ -179,16 +179,23 @@ def run(cfg: RunConfig, resume: bool = False, output=None) -> int:
             # The workers wait on the root: end the job rather than leave them hanging.
             print(f"hpc-zkfl: error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             log.exception("the root failed; ending the job")
-            comm.Abort(2)
+            _abort(comm, 2)
         raise
     if root.lost:
         log.warning("rank(s) %s never reported done; the run is complete and its results "
                     "closed, so the root ends the job", sorted(root.lost))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        comm.Abort(0)
+        _abort(comm, 0)
     log.info("done: %s", out)
     return 0
+
+
+def _abort(comm, code: int):
+    """End every rank of the job with exit status `code`, after giving the launcher a moment
+    to forward this rank's last lines (it drops what is still in flight when it tears down)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    time.sleep(0.5)
+    comm.Abort(code)
 
 
 # ---------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@ code (tests/mpi/hostile_rank.py), with -n 2 (the hostile rank is the only worker
 (rank 1 honest, hosting nodes 0 and 2; rank 2 hostile, hosting nodes 1 and 3).
 
 Each test asserts the root's verdicts, that the honest nodes are still accepted, that nothing
-the hostile rank sent was executed, and that the run ends with its results file complete."""
+the hostile rank sent was executed, and that the run ends with its results file complete.
+The last tests turn it round: a root running modified code (tests/mpi/hostile_root.py) beside
+an honest worker."""
 import ast
 import os
 import pickle
@@ -192,3 +194,24 @@ def test_the_runtime_makes_no_pickling_mpi_call():
                for alias in node.names}
     assert "pickle" not in imports
     assert "Isend" in calls and "Recv" in calls             # the check is looking at the calls
+
+
+@pytest.mark.parametrize("mode", ["pickle_setup", "pickle_round"])
+def test_a_worker_refuses_a_hostile_root(tmp_path, mode):
+    """The other direction: a root that sends a pickle gets nothing executed on the worker,
+    which ends the job with the reason."""
+    if MPIEXEC is None:
+        pytest.skip("mpiexec not found (pip install mpich)")
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(CONFIG.format(rounds=ROUNDS, deadline=60.0, binding="false")
+                   + "\n[aggregation]\nproofs = false\n")
+    marker = tmp_path / "code-ran"
+    cmd = [MPIEXEC, "-n", "1", sys.executable, str(HERE / "hostile_root.py"), mode, str(cfg),
+           str(marker), ":", "-n", "1", sys.executable, "-m", "hpc_zkfl.cli", "run", str(cfg),
+           "--output", str(tmp_path / "out.h5")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    assert proc.returncode != 0
+    assert not marker.exists()
+    assert "the root broke the protocol" in proc.stderr
+    assert ("over its cap" if mode == "pickle_setup" else "bad magic") in proc.stderr
