@@ -20,7 +20,8 @@ from hpc_zkfl.mpi import wire
 
 # Parameter counts of the shipped statements: breast_cancer logistic (30 features + bias),
 # digits one-vs-rest (64 x 10 + 10), a digits MLP with 64 hidden units.
-SIZES = {"breast_cancer logistic": 31, "digits ovr": 650, "digits mlp 64": 64 * 64 + 64 + 64 * 10 + 10}
+SIZES = {"breast_cancer logistic": 31, "digits ovr": 650,
+         "digits mlp 64": 64 * 64 + 64 + 64 * 10 + 10}
 
 
 def main():

@@ -28,9 +28,10 @@ A round t:
 
 After the last round the root sends STOP; each worker completes its sends and answers DONE;
 the root drains what is still in flight until every worker is done or the deadline passes, and
-records the ranks it lost (and why) in the results file, which is closed whatever happens.  A rank that never answered DONE is lost: the root
-then ends the whole job with MPI_Abort (exit status 0: the run itself is complete), since
-MPI_Finalize would wait for it forever.  Only this module imports mpi4py.
+records the ranks it lost (and why) in the results file, which is closed whatever happens.  If
+a rank never answered DONE, the root then ends the whole job with MPI_Abort (exit status 0:
+the run itself is complete), since MPI_Finalize would wait for it forever.  Only this module
+imports mpi4py.
 """
 import logging
 import os
