@@ -5,7 +5,6 @@ Figures compared against a reference (py_ecc, snarkjs) are taken side by side in
 same run, since the machines are shared and noisy: report ratios.
 """
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -15,38 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def machine() -> str:
-    import numba
-    import numpy
+    """The machine line that heads each table (hpc_zkfl.machine.describe)."""
+    from hpc_zkfl.machine import describe
 
-    from hpc_zkfl.cli import cpu_model
-
-    cpu = cpu_model()
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, cwd=Path(__file__).parent).stdout.strip() or "unknown"
-    except OSError:
-        commit = "unknown"
-    try:
-        layer = numba.threading_layer()  # known once a parallel kernel has run
-    except ValueError:
-        _touch_parallel(numba)
-        layer = numba.threading_layer()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"{cpu}, {cores} cores usable, Python {platform.python_version()}, numpy {numpy.__version__}, "
-            f"numba {numba.__version__} ({layer} threading layer, "
-            f"{numba.get_num_threads()} threads), commit {commit}")
-
-
-def _touch_parallel(numba):
-    """Run a trivial parallel kernel so that numba picks its threading layer."""
-    import numpy as np
-
-    @numba.njit(parallel=True)
-    def fill(a):
-        for i in numba.prange(a.shape[0]):
-            a[i] = i
-
-    fill(np.empty(4))
+    return describe()
 
 
 def best_of(fn, repeat=3, min_time=0.0):

@@ -232,7 +232,7 @@ def honest_only_accuracy(cfg, fed) -> float:
     malicious updates is this federation."""
     from hpc_zkfl.fl.node import FederatedNode
     from hpc_zkfl.fl.server import process_round
-    from hpc_zkfl.mpi.runtime import aggregation_of, initial_model
+    from hpc_zkfl.fl.federation import aggregation_of, initial_model
 
     fed.proofs = False
     aggregation = aggregation_of(cfg)
@@ -274,7 +274,7 @@ def honest_only_summary(args, results):
     poisoned updates) and the centralised ceiling."""
     from hpc_zkfl.io.report import rejected_updates
     from hpc_zkfl.io.results import RejectReason
-    from hpc_zkfl.mpi.runtime import build_federation
+    from hpc_zkfl.fl.federation import build_federation
     by_path = {str(r.path): r for r in results}
     lines, mismatches, retained = [], [], {}
     for seed in args.seeds:

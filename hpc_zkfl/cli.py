@@ -7,7 +7,6 @@ and exit status 2.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import platform
 import sys
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 import hpc_zkfl
+from hpc_zkfl.machine import (cores_usable, cpu_model, memory_total, module_version,
+                              numba_cache_dir, numba_threading)
 
 PROG = "hpc-zkfl"
 EXIT_ERROR = 2
@@ -92,90 +93,28 @@ def _fail(message: str) -> None:
 # hpc-zkfl info
 
 
-def _module_version(module: str) -> str:
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return "not installed"
-    except Exception as exc:  # installed but broken
-        return f"installed, import failed ({type(exc).__name__}: {exc})"
-    return str(getattr(mod, "__version__", "installed (version unknown)"))
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-    except OSError:
-        names = []
-    return names[0] if names else (platform.processor() or "unknown")
-
-
-def _memory() -> str:
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return "unknown"
-    return f"{total / 2**30:.1f} GiB"
-
-
-def _numba_threading() -> tuple[str, str]:
-    """The configured threading layer and the one numba loads for a parallel kernel."""
-    import numba
-
-    configured = numba.config.THREADING_LAYER
-
-    @numba.njit(parallel=True, cache=False)
-    def _probe(n):
-        total = 0
-        for i in numba.prange(n):
-            total += i
-        return total
-
-    try:
-        _probe(64)
-        actual = numba.threading_layer()
-    except Exception as exc:  # numba raises when the requested layer cannot be loaded
-        actual = f"unavailable ({type(exc).__name__}: {exc})"
-    return configured, actual
-
-
-def _numba_cache_dir() -> str:
-    import numba
-
-    try:
-        # Importing the algebra layer points numba's cache at the directory its kernels use.
-        importlib.import_module("hpc_zkfl.algebra._jit")
-    except Exception as exc:
-        note = f" (hpc_zkfl.algebra not importable: {type(exc).__name__}: {exc})"
-    else:
-        note = ""
-    cache_dir = numba.config.CACHE_DIR or "__pycache__ next to each source file"
-    return cache_dir + note
-
-
 def _info_lines() -> list[tuple[str, str]]:
     from hpc_zkfl.backends import gpu_status
 
     import numba
 
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    configured_layer, actual_layer = _numba_threading()
+    configured_layer, actual_layer = numba_threading()
     gpu_ok, gpu_detail = gpu_status()
+    memory = memory_total()
     lines = [
         ("hpc-zkfl", hpc_zkfl.__version__),
         ("python", f"{platform.python_version()} ({sys.executable})"),
         ("platform", platform.platform()),
     ]
     for module in ("numpy", "numba", "llvmlite", "py_ecc", "mpi4py", "h5py", "torch", "cupy"):
-        lines.append((module, _module_version(module)))
+        lines.append((module, module_version(module)))
     lines += [
         ("cpu model", cpu_model()),
-        ("cpu cores", f"{os.cpu_count()} (usable by this process: {affinity or 'unknown'})"),
-        ("memory", _memory()),
+        ("cpu cores", f"{os.cpu_count()} (usable by this process: {cores_usable() or 'unknown'})"),
+        ("memory", f"{memory / 2**30:.1f} GiB" if memory else "unknown"),
         ("numba threading layer", f"{actual_layer} (configured: {configured_layer})"),
         ("NUMBA_NUM_THREADS", f"{numba.config.NUMBA_NUM_THREADS}"),
-        ("numba cache dir", _numba_cache_dir()),
+        ("numba cache dir", numba_cache_dir()),
         ("gpu", gpu_detail if gpu_ok else f"none ({gpu_detail})"),
     ]
     return lines

@@ -184,13 +184,12 @@ def domain_size(constraints: int, public: int) -> int:
 
 def proving_key_bytes(size: StatementSize, domain: int) -> int:
     """The length of `hpc_zkfl.groth16.formats.pk_to_bytes` for a statement of this size."""
-    from hpc_zkfl.groth16 import formats
-    n_g1, n_g2 = formats._counts(size.public, size.wires, domain)
-    return formats._PREFIX.size + 8 * 4 + n_g1 * formats._G1U + n_g2 * formats._G2U
+    from hpc_zkfl.groth16.formats import pk_size
+    return pk_size(size.public, size.wires, domain)
 
 
 def _run_spec(cfg: RunConfig):
-    """The run's StatementSpec, as `hpc_zkfl.mpi.runtime.build_federation` derives it, and the
+    """The run's StatementSpec, as `hpc_zkfl.fl.federation.build_federation` derives it, and the
     count of sample indices its partition holds; first the checks that need the dataset's
     size (ConfigError)."""
     from hpc_zkfl.fl.data import load_dataset

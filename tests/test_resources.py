@@ -60,7 +60,7 @@ def test_statement_size_equals_the_real_build(datasets, name, model, hidden, bat
     "[nodes]\ncount = 40\n[model]\nkind = \"logistic\"\nbatch_size = 3\ndata_binding = true\n",
 ])
 def test_estimate_is_the_runs_statement(text):
-    from hpc_zkfl.mpi.runtime import build_federation
+    from hpc_zkfl.fl.federation import build_federation
     cfg = parse_config(text)
     r1cs = build_federation(cfg).statement.r1cs
     est = estimate(cfg)
@@ -71,7 +71,7 @@ def test_estimate_is_the_runs_statement(text):
 def test_key_size_is_the_key_files():
     from hpc_zkfl.groth16 import setup
     from hpc_zkfl.groth16.formats import pk_to_bytes
-    from hpc_zkfl.mpi.runtime import build_federation
+    from hpc_zkfl.fl.federation import build_federation
     cfg = parse_config(SMALL + "batch_size = 1\n")
     r1cs = build_federation(cfg).statement.r1cs
     assert len(pk_to_bytes(setup(r1cs, rng=random.Random(1)))) == estimate(cfg).key_bytes
@@ -174,7 +174,7 @@ def test_cli_domain_limit_ignores_the_flag(tmp_path):
 
 def test_dirichlet_depth_is_bounded_from_above():
     """A Dirichlet partition is drawn later: the depth estimated holds its largest node."""
-    from hpc_zkfl.mpi.runtime import build_federation
+    from hpc_zkfl.fl.federation import build_federation
     cfg = parse_config(SMALL.replace("[model]", "partition = \"dirichlet\"\n[model]")
                        + "batch_size = 2\ndata_binding = true\n")
     assert estimate(cfg).constraints >= build_federation(cfg).statement.n_constraints

@@ -13,15 +13,15 @@ import enum
 import json
 import logging
 import math
-import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+# package_versions stays importable from here (it is in __all__).
+from hpc_zkfl.machine import git_commit, host_name, package_versions
 
 log = logging.getLogger("hpc_zkfl.io")
 
@@ -50,8 +50,6 @@ _RESERVED = {"format", "format_version", "completed_rounds", "n_nodes", "n_param
 # h5py's file locking (HDF5 >= 1.10.7): the writer locks so that a second writer is refused,
 # "best-effort" so that file systems without locks (some Lustre/NFS mounts) still work.
 _WRITE_LOCKING = "best-effort"
-_PACKAGES = (("hpc_zkfl", "hpc-zkfl"), ("numpy", "numpy"), ("numba", "numba"),
-             ("h5py", "h5py"), ("torch", "torch"), ("mpi4py", "mpi4py"))
 
 
 class ResultsFileError(Exception):
@@ -84,40 +82,6 @@ REASON_NAMES = tuple(r.name for r in sorted(RejectReason))      # index = code
 # metadata
 
 
-def _git_commit() -> str:
-    """The commit of the source tree the package runs from, "-dirty" when it has tracked
-    changes; "unknown" outside a git checkout (an installed wheel) or without git."""
-    here = Path(__file__).resolve().parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                              text=True, timeout=10)
-        if head.returncode != 0:
-            return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=here, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    commit = head.stdout.strip()
-    return commit + "-dirty" if dirty.returncode == 0 and dirty.stdout.strip() else commit
-
-
-def package_versions() -> dict:
-    """Installed versions of the packages a run depends on (those not installed are left out).
-
-    Read from the installed distributions' metadata, so nothing is imported: importing torch
-    costs seconds, and mpi4py must not be imported outside hpc_zkfl.mpi.
-    """
-    out = {}
-    for module, dist in _PACKAGES:
-        try:
-            out[module] = version(dist)
-        except PackageNotFoundError:
-            if module == "hpc_zkfl":            # a source tree that was never installed
-                import hpc_zkfl
-                out[module] = hpc_zkfl.__version__
-    return out
-
-
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
@@ -136,8 +100,8 @@ def collect_metadata(config_toml: str, config: dict, backend: str, device: str, 
         "config_toml": config_toml,
         "config": config,
         "versions": package_versions(),
-        "git_commit": _git_commit(),
-        "hosts": list(dict.fromkeys(str(h) for h in hosts)) or [socket.gethostname()],
+        "git_commit": git_commit(),
+        "hosts": list(dict.fromkeys(str(h) for h in hosts)) or [host_name()],
         "n_ranks": int(n_ranks),
         "backend": str(backend),
         "device": str(device),

@@ -23,8 +23,11 @@ A round t:
    soon as it is ready (the envelope names the round and the node slot, so that a message
    arriving after its round is recognised and dropped);
 3. the root collects until every node has answered or the round's deadline passes (the
-   missing nodes are LATE), then judges, aggregates, evaluates and writes the round
-   (`hpc_zkfl.fl.server.process_round`, `hpc_zkfl.io.results`).
+   missing nodes are LATE), then judges, aggregates, evaluates and writes the round.
+
+The round itself is the FL core's (`hpc_zkfl.fl.protocol.run_rounds`); the root is its
+transport (`start_round`, `collect`), as `hpc_zkfl.fl.protocol.InProcess` is for a one-process
+run.
 
 After the last round the root sends STOP; each worker completes its sends and answers DONE;
 the root drains what is still in flight until every worker is done or the deadline passes, and
@@ -39,9 +42,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from hpc_zkfl.config import RunConfig
+from hpc_zkfl.fl.federation import build_federation, initial_model, make_proving_key
 
 from . import wire
 from .wire import Kind, WireError
@@ -84,74 +86,6 @@ def _share_cores(ranks_on_host: int) -> int:
         import numba
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     return threads
-
-
-def build_federation(cfg: RunConfig, proving_key=None, with_statement=True):
-    """Everything a rank needs about the run, deterministic from the config."""
-    from hpc_zkfl.fl.attacks import Attack, malicious_nodes
-    from hpc_zkfl.fl.data import load_dataset
-    from hpc_zkfl.fl.node import Federation, make_partition, merkle_depth_for
-    from hpc_zkfl.fl.simulation import spec_for_dataset
-    from hpc_zkfl.models import NodeStatement
-
-    seed = cfg.run.seed
-    dataset = load_dataset(cfg.data.dataset, seed, cfg.data.test_fraction)
-    partition = make_partition(dataset, cfg.nodes.count, cfg.data.partition,
-                               cfg.data.dirichlet_alpha, seed, cfg.data.samples_per_node)
-    m = cfg.model
-    depth = (m.merkle_depth or merkle_depth_for(partition)) if m.data_binding else 0
-    spec = spec_for_dataset(dataset, m.kind, m.batch_size, m.learning_rate, m.norm_bound,
-                            hidden=m.hidden, data_binding=m.data_binding, merkle_depth=depth)
-    a = cfg.attack
-    options = {"scaling": {"scale": a.scale}, "sign_flip": {"scale": 1.0},
-               "gaussian": {"noise_std": a.noise_std}, "replay": {"source": a.source}}
-    attack = Attack(a.kind, a.fraction, options.get(a.kind, {}))
-    malicious = malicious_nodes(cfg.nodes.count, a.fraction, seed)
-    proofs = cfg.aggregation.proofs
-    statement = NodeStatement(spec) if proofs and with_statement else None
-    return Federation(dataset, partition, spec, seed, attack, malicious, proofs, statement,
-                      proving_key, cfg.run.backend, per_round=cfg.nodes.per_round)
-
-
-def aggregation_of(cfg: RunConfig):
-    from hpc_zkfl.fl.server import Aggregation
-    g = cfg.aggregation
-    options = {"trimmed_mean": {"trim_fraction": g.trim_fraction},
-               "krum": {"n_malicious": g.krum_malicious, "multi": g.krum_multi}}
-    return Aggregation(g.strategy, options.get(g.strategy, {}), g.server_lr, g.server_lr_half_life)
-
-
-def initial_model(fed) -> np.ndarray:
-    """The start model, deterministic from the seed (the float yardstick's initialisation on
-    the fixed-point grid)."""
-    from hpc_zkfl.fl.float_reference import init_params
-    from hpc_zkfl.models import flatten
-    spec = fed.spec
-    params = init_params(spec.model, spec.n_features, spec.n_classes, hidden=spec.hidden or None,
-                         seed=fed.seed)
-    return spec.fixed_point.encode(flatten(spec, params))
-
-
-def _keys(fed, key_path: Path, reuse: bool):
-    """The root's proving key: the one stored beside the results when resuming (the CLI has
-    checked its digest against the results file), else a new setup (stored atomically for a
-    later resume).  Returns (key, its bytes)."""
-    from hpc_zkfl.groth16 import setup
-    from hpc_zkfl.groth16.formats import pk_from_bytes, pk_to_bytes
-    if reuse and key_path.exists():
-        data = key_path.read_bytes()
-        log.info("proving key: %s (reused)", key_path)
-        return pk_from_bytes(data, subgroup_check=False), data
-    t0 = time.perf_counter()
-    pk = setup(fed.statement.r1cs, backend=fed.backend)
-    data = pk_to_bytes(pk)
-    key_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = key_path.with_name(key_path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, key_path)
-    log.info("setup: %d constraints, %.1f s, key %s", fed.statement.n_constraints,
-             time.perf_counter() - t0, key_path)
-    return pk, data
 
 
 def run(cfg: RunConfig, resume: bool = False, output=None) -> int:
@@ -286,7 +220,8 @@ def _worker(comm, cfg, fed, owner):
 
 
 class _Root:
-    """The root rank: the run's only judge of what the workers send."""
+    """The root rank: the transport of the round protocol (`hpc_zkfl.fl.protocol`) over MPI,
+    and the run's only judge of what the workers send."""
 
     def __init__(self, comm, cfg, fed, owner, out: Path, resume: bool):
         from mpi4py import MPI
@@ -301,6 +236,7 @@ class _Root:
         self.unregistered = {}          # node -> why it was refused before round 1
         self.commitments = {}
         self._sends = []                # (request, buffer) of frames still in flight
+        self.local = None               # InProcess: the nodes the root hosts (one rank: all)
         self._warned = {}
 
     # -- transport ------------------------------------------------------------------------
@@ -444,7 +380,7 @@ class _Root:
         _share_cores(per_host[self.hosts[0]])
         key_bytes = b""
         if self.fed.proofs:
-            self.fed.proving_key, key_bytes = _keys(self.fed, self.out.with_suffix(".pk"),
+            self.fed.proving_key, key_bytes = make_proving_key(self.fed, self.out.with_suffix(".pk"),
                                                     reuse=self.resume)
         for rank in sorted(self.active):
             self._isend(rank, Kind.SETUP, wire.encode_setup(per_host[self.hosts[rank]],
@@ -456,12 +392,11 @@ class _Root:
             if r == rank:
                 self.unregistered.setdefault(i, why)
 
-    def _register(self, local_nodes):
+    def _register(self):
         """Dataset commitments: the root's own nodes directly, the workers' from REGISTER.
         A node is registered only by its own rank, once, with an element of Fr."""
         from hpc_zkfl.algebra.constants import R
-        for i in local_nodes:
-            self.commitments[i] = self.fed.tree(i).root
+        self.commitments.update(self.local.commitments)
         if not self.active:
             return
         deadline = time.perf_counter() + self.cfg.run.round_deadline_s
@@ -496,21 +431,19 @@ class _Root:
 
     # -- rounds ---------------------------------------------------------------------------
 
-    def _collect(self, t, t_start, deadline, local_nodes, w, w_prev):
+    def start_round(self, t, w, w_prev):
+        frame = wire.encode_round(t, w, w_prev)
+        for rank in sorted(self.active - self.done):
+            self._isend(rank, Kind.ROUND, frame)
+
+    def collect(self, t, t_start, deadline, w, w_prev):
         """{node: NodeMessage or the ValueError of bytes that did not parse} for round t,
         until every expected node has answered or the deadline passes; with one rank the
         root computes its nodes here.  Also returns the count of stale messages dropped."""
         from hpc_zkfl.fl.node import NodeMessage
         fed, owner = self.fed, self.owner
-        messages, stale = {}, 0
+        messages, stale = self.local.collect(t, t_start, deadline, w, w_prev)
         participating = fed.participants(t)
-        for node in local_nodes:
-            if not participating[node.id]:
-                continue
-            _slow(self.cfg, node.id)
-            msg = node.step(t, w, w_prev)
-            if time.perf_counter() <= deadline:
-                messages[node.id] = NodeMessage.from_bytes(msg.to_bytes())
         answering = self.active - self.done
         expected = {i for i in range(fed.n_nodes) if owner[i] in answering
                     and participating[i] and i not in self.unregistered}
@@ -555,21 +488,19 @@ class _Root:
         return messages, stale
 
     def run(self):
-        from tqdm import tqdm
-
-        from hpc_zkfl.fl.node import FederatedNode, NodeMessage
-        from hpc_zkfl.fl.server import process_round
-        from hpc_zkfl.io.results import (RejectReason, ResultsWriter, RoundRecord,
-                                         collect_metadata, file_sha256)
+        from hpc_zkfl.fl.node import FederatedNode
+        from hpc_zkfl.fl.protocol import InProcess, run_rounds
+        from hpc_zkfl.io.results import ResultsWriter, collect_metadata, file_sha256
+        from hpc_zkfl.machine import device_name
         cfg, fed, out = self.cfg, self.fed, self.out
         key_bytes = self._handshake()
         local = [FederatedNode(i, fed) for i in range(fed.n_nodes) if self.owner[i] == 0]
+        self.local = InProcess(fed, local, slow=lambda i: _slow(cfg, i))
         if fed.spec.data_binding:
-            self._register([node.id for node in local])
+            self._register()
         key_digest = file_sha256(out.with_suffix(".pk")) if key_bytes else None
         hosts = [self.hosts.get(r, "unknown") for r in range(self.comm.size)]
         registration = {str(i): why for i, why in sorted(self.unregistered.items())}
-        aggregation = aggregation_of(cfg)
         if self.resume:
             extra = {"n_ranks": self.comm.size, "hosts": hosts, "registration": registration}
             if key_digest:
@@ -584,7 +515,7 @@ class _Root:
             w = initial_model(fed)
             w_prev = None
             backend = "cpu" if fed.backend == "auto" else fed.backend
-            meta = collect_metadata(cfg.source, cfg.as_dict(), backend, _device(backend),
+            meta = collect_metadata(cfg.source, cfg.as_dict(), backend, device_name(backend),
                                     self.comm.size, hosts)
             meta["registration"] = registration
             if key_digest:
@@ -594,57 +525,9 @@ class _Root:
                                           [fed.attack.kind if m else "none"
                                            for m in fed.malicious], w)
             done = 0
-        verified = 0
-        interactive = sys.stderr.isatty()
-        bar = tqdm(total=cfg.run.rounds, initial=done, desc="rounds", unit="round",
-                   disable=None if interactive else True)
         try:
-            for t in range(done + 1, cfg.run.rounds + 1):
-                t_start = time.perf_counter()
-                frame = wire.encode_round(t, w, w_prev)
-                for rank in sorted(self.active - self.done):
-                    self._isend(rank, Kind.ROUND, frame)
-                deadline = t_start + cfg.run.round_deadline_s
-                messages, stale = self._collect(t, t_start, deadline, local, w, w_prev)
-                t_gather = time.perf_counter() - t_start
-                if stale:
-                    log.info("round %d: dropped %d late message(s) of earlier rounds", t, stale)
-                judged = {i: (m if isinstance(m, NodeMessage) else _malformed(t, i))
-                          for i, m in messages.items()}
-                outcome = process_round(fed, t, w, judged, aggregation, self.commitments,
-                                        unregistered=self.unregistered)
-                prove_time = np.array([judged[i].prove_seconds if i in judged else np.nan
-                                       for i in range(fed.n_nodes)])
-                local_time = np.array([judged[i].local_seconds if i in judged else 0.0
-                                       for i in range(fed.n_nodes)])
-                times = {"local": _critical_path(local_time, self.owner),
-                         "prove": _critical_path(np.nan_to_num(prove_time), self.owner),
-                         "gather": t_gather, **outcome.times}
-                record = RoundRecord.build(
-                    round=t, accuracy=outcome.accuracy, loss=outcome.loss,
-                    accepted=outcome.accepted, reject_reason=outcome.reason, late=outcome.late,
-                    proof_time=prove_time, verify_time=outcome.verify_time,
-                    update_norm=outcome.update_norm, w=outcome.w, times=times,
-                    write_started=time.perf_counter(), round_started=t_start)
-                writer.append_round(record)
-                if t == cfg.faults.kill_after_round:
-                    log.warning("fault injection: the root dies after round %d", t)
-                    os._exit(137)               # as a killed job: no clean-up, no finalize
-                idle = outcome.reason == RejectReason.IDLE
-                verified += int(np.sum(~outcome.late & ~idle)) if fed.proofs else 0
-                w_prev, w = w, outcome.w
-                accepted = int(outcome.accepted.sum())
-                rejected = int((~outcome.accepted & ~outcome.late & ~idle).sum())
-                late = int(outcome.late.sum())
-                bar.update(1)
-                bar.set_postfix(acc=f"{outcome.accuracy:.3f}", accepted=accepted,
-                                rejected=rejected, late=late, proofs_checked=verified)
-                if not interactive:             # a batch log: one line a round
-                    log.info("round %d/%d: accuracy %.4f, accepted %d, rejected %d, late %d, "
-                             "%.2f s", t, cfg.run.rounds, outcome.accuracy, accepted, rejected,
-                             late, time.perf_counter() - t_start)
+            run_rounds(cfg, fed, self, writer, w, w_prev, done + 1)
         finally:
-            bar.close()
             try:
                 self._stop_and_drain()
                 if self.lost:
@@ -670,29 +553,4 @@ class _Root:
             self._lose(rank, "no DONE before the deadline")
 
 
-def _malformed(t, i):
-    from hpc_zkfl.fl.node import NodeMessage
-    # Bytes that did not parse: judged as a message with an unusable update.
-    return NodeMessage(t, i, np.zeros(0, dtype=np.int64), b"")
-
-
-def _critical_path(per_node, owner):
-    """The longest per-rank total of a per-node time (ranks work in parallel)."""
-    totals = {}
-    for i, v in enumerate(per_node):
-        totals[owner[i]] = totals.get(owner[i], 0.0) + float(v)
-    return max(totals.values(), default=0.0)
-
-
-def _device(backend: str) -> str:
-    if backend == "gpu":
-        try:
-            import cupy
-            return cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
-        except Exception:                                   # no CuPy or no device
-            return "unknown GPU"
-    from hpc_zkfl.cli import cpu_model
-    return cpu_model()
-
-
-__all__ = ["build_federation", "initial_model", "node_ranks", "run"]
+__all__ = ["node_ranks", "run"]

@@ -8,7 +8,8 @@ from hpc_zkfl.fl.node import FederatedNode, NodeMessage
 from hpc_zkfl.fl.server import process_round
 from hpc_zkfl.groth16 import setup
 from hpc_zkfl.io.results import RejectReason
-from hpc_zkfl.mpi.runtime import aggregation_of, build_federation, initial_model, node_ranks
+from hpc_zkfl.fl.federation import aggregation_of, build_federation, initial_model
+from hpc_zkfl.mpi.runtime import node_ranks
 
 CONFIG = """
 [run]

@@ -32,7 +32,8 @@ from hpc_zkfl.algebra.constants import R
 from hpc_zkfl.config import load_config
 from hpc_zkfl.fl.node import FederatedNode, NodeMessage
 from hpc_zkfl.mpi import wire
-from hpc_zkfl.mpi.runtime import build_federation, node_ranks
+from hpc_zkfl.fl.federation import build_federation
+from hpc_zkfl.mpi.runtime import node_ranks
 from hpc_zkfl.mpi.wire import Kind
 
 comm = MPI.COMM_WORLD

@@ -1,0 +1,86 @@
+"""A run's federation, built from its configuration: the same on every rank and in every
+transport (the MPI runtime, the in-process runs of the tests and benchmarks).
+
+`build_federation` is deterministic from the config: data, partition, statement, attack and
+malicious nodes; `initial_model` the start model; `aggregation_of` the server's strategy and
+step; `make_proving_key` the key the root makes (or reloads) and hands to the nodes.
+"""
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("hpc_zkfl.run")
+
+
+def build_federation(cfg, proving_key=None, with_statement=True):
+    """Everything a rank needs about the run, deterministic from the config."""
+    from hpc_zkfl.fl.attacks import Attack, malicious_nodes
+    from hpc_zkfl.fl.data import load_dataset
+    from hpc_zkfl.fl.node import Federation, make_partition, merkle_depth_for
+    from hpc_zkfl.fl.simulation import spec_for_dataset
+    from hpc_zkfl.models import NodeStatement
+
+    seed = cfg.run.seed
+    dataset = load_dataset(cfg.data.dataset, seed, cfg.data.test_fraction)
+    partition = make_partition(dataset, cfg.nodes.count, cfg.data.partition,
+                               cfg.data.dirichlet_alpha, seed, cfg.data.samples_per_node)
+    m = cfg.model
+    depth = (m.merkle_depth or merkle_depth_for(partition)) if m.data_binding else 0
+    spec = spec_for_dataset(dataset, m.kind, m.batch_size, m.learning_rate, m.norm_bound,
+                            hidden=m.hidden, data_binding=m.data_binding, merkle_depth=depth)
+    a = cfg.attack
+    options = {"scaling": {"scale": a.scale}, "sign_flip": {"scale": 1.0},
+               "gaussian": {"noise_std": a.noise_std}, "replay": {"source": a.source}}
+    attack = Attack(a.kind, a.fraction, options.get(a.kind, {}))
+    malicious = malicious_nodes(cfg.nodes.count, a.fraction, seed)
+    proofs = cfg.aggregation.proofs
+    statement = NodeStatement(spec) if proofs and with_statement else None
+    return Federation(dataset, partition, spec, seed, attack, malicious, proofs, statement,
+                      proving_key, cfg.run.backend, per_round=cfg.nodes.per_round)
+
+
+def aggregation_of(cfg):
+    from hpc_zkfl.fl.server import Aggregation
+    g = cfg.aggregation
+    options = {"trimmed_mean": {"trim_fraction": g.trim_fraction},
+               "krum": {"n_malicious": g.krum_malicious, "multi": g.krum_multi}}
+    return Aggregation(g.strategy, options.get(g.strategy, {}), g.server_lr, g.server_lr_half_life)
+
+
+def initial_model(fed) -> np.ndarray:
+    """The start model, deterministic from the seed (the float yardstick's initialisation on
+    the fixed-point grid)."""
+    from hpc_zkfl.fl.float_reference import init_params
+    from hpc_zkfl.models import flatten
+    spec = fed.spec
+    params = init_params(spec.model, spec.n_features, spec.n_classes, hidden=spec.hidden or None,
+                         seed=fed.seed)
+    return spec.fixed_point.encode(flatten(spec, params))
+
+
+def make_proving_key(fed, key_path: Path, reuse: bool):
+    """The run's proving key: the one stored at key_path when resuming (the CLI has checked its
+    digest against the results file), else a new setup (stored atomically for a later
+    resume).  Returns (key, its bytes)."""
+    from hpc_zkfl.groth16 import setup
+    from hpc_zkfl.groth16.formats import pk_from_bytes, pk_to_bytes
+    if reuse and key_path.exists():
+        data = key_path.read_bytes()
+        log.info("proving key: %s (reused)", key_path)
+        return pk_from_bytes(data, subgroup_check=False), data
+    t0 = time.perf_counter()
+    pk = setup(fed.statement.r1cs, backend=fed.backend)
+    data = pk_to_bytes(pk)
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = key_path.with_name(key_path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, key_path)
+    log.info("setup: %d constraints, %.1f s, key %s", fed.statement.n_constraints,
+             time.perf_counter() - t0, key_path)
+    return pk, data
+
+
+__all__ = ["aggregation_of", "build_federation", "initial_model", "make_proving_key"]
