@@ -19,12 +19,15 @@ if sys.version_info >= (3, 11):
 else:                                   # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from hpc_zkfl.backends import run_backends
 from hpc_zkfl.fl.attacks import ATTACK_KINDS
 from hpc_zkfl.fl.data import DATASETS
 from hpc_zkfl.models.spec import MODEL_NAMES
 
 STRATEGIES = ("fedavg", "median", "trimmed_mean", "krum")
-BACKENDS = ("auto", "cpu", "gpu")
+# "auto" and what it may pick, from the backend registry; not the reference and cuda-host
+# backends, tools for checking the others that would take hours over a run.
+BACKENDS = run_backends()
 PARTITIONS = ("iid", "dirichlet", "shared")
 REPLAY_SOURCES = ("old_round", "other_node")
 

@@ -93,3 +93,44 @@ def test_pairing_check(backend, rng):
     assert not backend.pairing_check(np.concatenate([p, p]), np.concatenate([q, g2]))
     assert backend.pairing_check(G1.encode([None]), g2)            # e(O, Q) == 1
     assert not backend.pairing_check(g1, g2)                       # non-degenerate
+
+
+@pytest.mark.parametrize("group_name", ["G1", "G2"])
+def test_fixed_base_multiples_of_the_generator(backend, rng, group_name):
+    from hpc_zkfl.algebra import curve
+    from hpc_zkfl.algebra.limbs import ints_to_limbs
+    from hpc_zkfl.backends import supports
+
+    if not supports(backend, "fixed_base"):
+        pytest.skip(f"{backend.name} has no fixed_base (setup gives its work to cpu)")
+    group = getattr(curve, group_name)
+    fixed = backend.fixed_base_g1 if group_name == "G1" else backend.fixed_base_g2
+    ks = [0, 1, R - 1, *_rand_fr(rng, 4)]
+    gen = group.encode([group.generator]).repeat(len(ks), axis=0)
+    assert np.array_equal(fixed(ints_to_limbs(ks)), group.scalar_mul(gen, ints_to_limbs(ks)))
+    assert fixed(np.zeros((0, 4), dtype=np.uint64)).shape == (0, 2) + group.coord_shape
+    with pytest.raises(ValueError, match="not below the group order"):
+        fixed(ints_to_limbs([R]))
+
+
+def test_setup_runs_on_the_named_backend():
+    """Keys from the same trapdoor are the same on every backend: the reference's (py_ecc)
+    check the cpu's, and a backend without "fixed_base" hands the work to cpu."""
+    import random
+    import types
+    from unittest import mock
+
+    from hpc_zkfl.backends import get_backend
+    from hpc_zkfl.groth16 import setup
+    from hpc_zkfl.groth16.formats import pk_to_bytes
+    from hpc_zkfl.groth16.testing import random_circuit
+
+    r1cs, _ = random_circuit(3, rng=random.Random(4))
+    want = pk_to_bytes(setup(r1cs, backend="cpu", rng=random.Random(5)))
+    assert pk_to_bytes(setup(r1cs, backend="reference", rng=random.Random(5))) == want
+    plain = types.SimpleNamespace(name="plain", capabilities=frozenset())
+    cpu = get_backend("cpu")
+    with mock.patch.object(type(cpu), "fixed_base_g1", autospec=True,
+                           side_effect=type(cpu).fixed_base_g1) as g1:
+        assert pk_to_bytes(setup(r1cs, backend=plain, rng=random.Random(5))) == want
+    assert g1.call_count == 1

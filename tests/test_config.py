@@ -160,3 +160,19 @@ def test_krum_multi_is_at_most_the_nodes():
         parse_config(krum.format(6))
     # Other strategies ignore it.
     assert parse_config("[aggregation]\nkrum_multi = 50\n").aggregation.krum_multi == 50
+
+
+def test_run_backends_are_the_registry_s():
+    """config.BACKENDS is "auto" and what it may pick, read from the backend registry: a name
+    the registry lacks is never accepted, and the checking tools are refused."""
+    from hpc_zkfl.backends import registered_backends, run_backends
+    from hpc_zkfl.config import BACKENDS
+
+    assert BACKENDS == run_backends()
+    assert BACKENDS[0] == "auto" and set(BACKENDS[1:]) <= set(registered_backends())
+    assert set(registered_backends()) - set(BACKENDS) == {"reference", "cuda-host"}
+    for name in BACKENDS:
+        assert parse_config(f'[run]\nbackend = "{name}"\n').run.backend == name
+    for name in ("reference", "cuda-host"):
+        with pytest.raises(ConfigError, match="backend must be one of auto, cpu, gpu, got"):
+            parse_config(f'[run]\nbackend = "{name}"\n', "bad.toml")

@@ -445,7 +445,11 @@ def plan(n: int, threads: int = None, bits: int = SCALAR_BITS) -> MsmPlan:
 
 
 # ---- Python API ---------------------------------------------------------------------------
-def _check_inputs(group: Group, points, scalars):
+def check_msm_inputs(group: Group, points, scalars) -> tuple:
+    """(points, scalars) as contiguous arrays when they are valid MSM inputs of `group`:
+    uint64 points of shape (n, 2, 4) for G1 or (n, 2, 2, 4) for G2 and (n, 4) uint64 plain
+    scalars below r, as many as the points; a ValueError saying what is wrong otherwise.
+    The check of every MSM on host arrays, the kernel backends' too."""
     points = np.asarray(points)
     check_point_shape(group, points)
     return np.ascontiguousarray(points), check_scalars(group, scalars, points.shape[0])
@@ -480,7 +484,7 @@ def msm(group: Group, points, scalars, window: int = None, chunks: int = None,
     """sum_i [scalars[i]] points[i] as one affine point: a (2, 4) array for G1, (2, 2, 4) for
     G2, all zeros for infinity.  `window`, `chunks` and `batch_affine` override the plan
     (window size, chunks per window, bucket kind) for tuning and tests."""
-    points, scalars = _check_inputs(group, points, scalars)
+    points, scalars = check_msm_inputs(group, points, scalars)
     n = points.shape[0]
     out = np.zeros((1, 2) + group.coord_shape, dtype=np.uint64)
     if n == 0:
@@ -621,5 +625,6 @@ def random_points(group: Group, n: int, seed=None):
     return fixed_base_mul(group, lim), logs
 
 
-__all__ = ["MsmPlan", "fixed_base_mul", "msm", "msm_g1", "msm_g2", "msm_values", "n_windows", "plan",
-           "random_points", "xyzz_add", "xyzz_add_affine", "xyzz_double", "xyzz_to_affine"]
+__all__ = ["MsmPlan", "check_msm_inputs", "fixed_base_mul", "msm", "msm_g1", "msm_g2",
+           "msm_values", "n_windows", "plan", "random_points", "xyzz_add", "xyzz_add_affine",
+           "xyzz_double", "xyzz_to_affine"]

@@ -13,6 +13,9 @@ on one kind of hardware:
 - ``"auto"``: the GPU backend when it is usable, the CPU backend otherwise (never the
   reference backend).
 
+What a backend must implement, and the optional capabilities it may declare, is the
+contract of :mod:`hpc_zkfl.backends.api` (:class:`Backend`, :func:`supports`).
+
 Backend modules are imported only when a backend is first requested, so this registry
 imports without numba kernels being compiled and without CuPy.
 """
@@ -21,14 +24,25 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
+from .api import CAPABILITIES, Backend, contract_problems, supports
+
 __all__ = [
+    "AUTO",
+    "Backend",
     "BackendUnavailableError",
+    "CAPABILITIES",
+    "as_backend",
     "available_backends",
+    "backend_class",
+    "contract_problems",
     "get_backend",
     "gpu_available",
     "gpu_status",
     "register_backend",
     "registered_backends",
+    "resolve_backend",
+    "run_backends",
+    "supports",
 ]
 
 AUTO = "auto"
@@ -45,23 +59,44 @@ class BackendUnavailableError(RuntimeError):
 
 _factories: dict[str, Callable[[], Any]] = {}
 _instances: dict[str, Any] = {}
+_classes: dict[str, str] = {}
 
 
-def register_backend(name: str, factory: Callable[[], Any]) -> None:
+def register_backend(name: str, factory: Callable[[], Any], cls: str | None = None) -> None:
     """Register ``factory`` (no arguments, returns a backend object) under ``name``.
 
     The factory raises :class:`BackendUnavailableError` when the backend cannot run here.
+    ``cls`` ("module:Class") names the class of what it returns, so that the class can be
+    checked against the contract where the backend cannot run (:func:`backend_class`).
     """
     if name == AUTO:
         raise ValueError(f"{AUTO!r} is reserved: it selects among the registered backends")
     if name in _factories:
         raise ValueError(f"backend {name!r} is already registered")
     _factories[name] = factory
+    if cls is not None:
+        _classes[name] = cls
+
+
+def backend_class(name: str) -> type:
+    """The class of the backend ``name``, imported but not instantiated (no device needed);
+    LookupError when it was registered without one."""
+    if name not in _classes:
+        raise LookupError(f"backend {name!r} was registered without its class")
+    module, _, qualname = _classes[name].partition(":")
+    return getattr(importlib.import_module(module), qualname)
 
 
 def registered_backends() -> list[str]:
     """Names of all registered backends, whether or not they can run here."""
     return list(_factories)
+
+
+def run_backends() -> tuple[str, ...]:
+    """The names a run configuration may ask for: "auto" and the backends it may pick.  The
+    reference and cuda-host backends are tools for checking the others (a run on either
+    would take hours), so a run config cannot name them."""
+    return (AUTO, *(n for n in _factories if n not in _NEVER_AUTO))
 
 
 def get_backend(name: str = AUTO) -> Any:
@@ -70,14 +105,28 @@ def get_backend(name: str = AUTO) -> Any:
     Raises ``ValueError`` for an unknown name and :class:`BackendUnavailableError` for a
     known backend that cannot run on this machine.
     """
+    name = resolve_backend(name)
+    if name not in _instances:
+        _instances[name] = _factories[name]()
+    return _instances[name]
+
+
+def as_backend(backend) -> Any:
+    """A backend object from a name (see :func:`get_backend`) or a backend object."""
+    return get_backend(backend) if isinstance(backend, str) else backend
+
+
+def resolve_backend(name: str = AUTO) -> str:
+    """The registered name ``name`` stands for: for "auto", the backend it picks on this
+    machine ("gpu" where CuPy sees a device, else "cpu"), found by loading it as
+    :func:`get_backend` does (once a process), so the answer is what a run uses; any other
+    registered name as is.  ValueError for an unknown name."""
     if name == AUTO:
         return _auto()
     if name not in _factories:
         known = ", ".join(repr(n) for n in [AUTO, *_factories])
         raise ValueError(f"unknown backend {name!r}; known backends: {known}")
-    if name not in _instances:
-        _instances[name] = _factories[name]()
-    return _instances[name]
+    return name
 
 
 def available_backends() -> list[str]:
@@ -92,13 +141,15 @@ def available_backends() -> list[str]:
     return names
 
 
-def _auto() -> Any:
+def _auto() -> str:
+    """The name of the first backend in "auto"'s order that loads here."""
     order = [n for n in _AUTO_PREFERENCE if n in _factories]
     order += [n for n in _factories if n not in order and n not in _NEVER_AUTO]
     reasons = []
     for name in order:
         try:
-            return get_backend(name)
+            get_backend(name)
+            return name
         except BackendUnavailableError as exc:
             reasons.append(f"{name}: {exc}")
     raise BackendUnavailableError("no backend can run here (" + "; ".join(reasons) + ")")
@@ -166,7 +217,8 @@ def _reference_backend() -> Any:
     return ReferenceBackend()
 
 
-register_backend("cpu", _cpu_backend)
-register_backend("gpu", _gpu_backend)
-register_backend("reference", _reference_backend)
-register_backend("cuda-host", _cuda_host_backend)
+# The one list of backend names (config.BACKENDS reads it through run_backends).
+register_backend("cpu", _cpu_backend, "hpc_zkfl.backends.cpu:CpuBackend")
+register_backend("gpu", _gpu_backend, "hpc_zkfl.backends.gpu:GpuBackend")
+register_backend("reference", _reference_backend, "hpc_zkfl.backends.reference:ReferenceBackend")
+register_backend("cuda-host", _cuda_host_backend, "hpc_zkfl.backends.gpu:CudaHostBackend")

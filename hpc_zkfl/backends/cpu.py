@@ -6,6 +6,7 @@ constructing it, so that every caller shares one instance.
 from hpc_zkfl.algebra import msm as _msm
 from hpc_zkfl.algebra import ntt as _ntt
 from hpc_zkfl.algebra import pairing as _pairing
+from hpc_zkfl.algebra.curve import G1, G2
 from hpc_zkfl.algebra.fields import FR
 
 
@@ -13,26 +14,24 @@ class CpuBackend:
     """BN254 kernels compiled by numba for the host CPU, on all cores numba is given
     (``NUMBA_NUM_THREADS``).
 
-    Every backend exposes the same API (the reference and gpu backends too).  Arrays are
-    C-contiguous uint64 in Montgomery form: Fr vectors (n, 4); affine G1 points (n, 2, 4)
-    and G2 points (n, 2, 2, 4), all-zero coordinates for the point at infinity; MSM
-    scalars are plain (not Montgomery) integers below r as (n, 4) limbs.
-
-    - ``msm_g1(points, scalars)`` / ``msm_g2(points, scalars)``: sum of k_i P_i as one
-      affine point, shape (2, 4) / (2, 2, 4);
-    - ``ntt(values, inverse=False, coset_shift=None)``: radix-2 NTT over Fr
-      (``coset_shift=True`` for the default coset generator 5, or an int);
-    - ``pairing_check(g1_points, g2_points)``: whether prod e(P_i, Q_i) == 1;
-    - ``fr_mul``, ``fr_add``, ``fr_sub``, ``fr_inverse``: element-wise Fr arithmetic.
+    Implements the contract of :class:`hpc_zkfl.backends.api.Backend` (array conventions,
+    shapes, errors) and the "fixed_base" capability (the Groth16 setup's multiplications).
     """
 
     name = "cpu"
+    capabilities = frozenset({"fixed_base"})
 
     def msm_g1(self, points, scalars):
         return _msm.msm_g1(points, scalars)
 
     def msm_g2(self, points, scalars):
         return _msm.msm_g2(points, scalars)
+
+    def fixed_base_g1(self, scalars):
+        return _msm.fixed_base_mul(G1, scalars)
+
+    def fixed_base_g2(self, scalars):
+        return _msm.fixed_base_mul(G2, scalars)
 
     def pairing_check(self, g1_points, g2_points):
         return _pairing.pairing_check_arrays(g1_points, g2_points)

@@ -1,5 +1,5 @@
-"""The "gpu" backend: the CUDA kernels of ``kernels/`` launched by CuPy, with the CPU
-backend's API (see :class:`hpc_zkfl.backends.cpu.CpuBackend` for the array conventions).
+"""The "gpu" backend: the CUDA kernels of ``kernels/`` launched by CuPy, under the contract
+of :mod:`hpc_zkfl.backends.api` (array conventions, optional capabilities).
 
 :class:`KernelBackend` holds the orchestration (MSM, NTT, element-wise Fr) over an executor
 from :mod:`hpc_zkfl.backends.kernel_runtime`.  :class:`GpuBackend` runs it on the device;
@@ -22,8 +22,8 @@ from hpc_zkfl.algebra import pairing as _pairing
 from hpc_zkfl.algebra.constants import R, fr_root_of_unity
 from hpc_zkfl.algebra.curve import G1, G2
 from hpc_zkfl.algebra.fields import FR
-from hpc_zkfl.algebra.msm import _check_inputs as _check_msm_inputs
-from hpc_zkfl.algebra.msm import check_point_shape, check_scalars, combine_windows
+from hpc_zkfl.algebra.msm import (check_msm_inputs, check_point_shape, check_scalars,
+                                  combine_windows)
 
 from .kernel_runtime import DeviceKernels, HostKernels
 
@@ -52,9 +52,12 @@ def window_bits(n: int) -> int:
 
 
 class KernelBackend:
-    """The backend API over an executor of the CUDA kernels."""
+    """The backend API (:class:`hpc_zkfl.backends.api.Backend`) over an executor of the CUDA
+    kernels, with the capabilities that keep a proof's work on the device.  ``device_array``
+    and ``ntt_device`` are this class's own, for its tests and benchmarks."""
 
     name = "kernels"
+    capabilities = frozenset({"join", "prover_scalars", "qap_quotient"})
 
     def __init__(self, executor):
         self.kernels = executor
@@ -262,7 +265,7 @@ class KernelBackend:
             else:
                 scalars = check_scalars(group, scalars, points.shape[0])
         else:
-            points, scalars = _check_msm_inputs(group, points, scalars)
+            points, scalars = check_msm_inputs(group, points, scalars)
             dev_points = self.device_array(points)
         affine_shape = (2,) + group.coord_shape
         n = scalars.shape[0]

@@ -14,6 +14,7 @@ from hpc_zkfl.algebra.constants import FR_MULTIPLICATIVE_GENERATOR, R, fr_root_o
 from hpc_zkfl.algebra.curve import G1, G2
 from hpc_zkfl.algebra.fields import FR
 from hpc_zkfl.algebra.limbs import limbs_to_ints
+from hpc_zkfl.algebra.msm import check_msm_inputs, check_scalars
 
 
 def to_py_ecc(group, pt):
@@ -53,18 +54,17 @@ def _fft(values, root):
 
 
 class ReferenceBackend:
-    """Same API as the cpu backend (see :class:`hpc_zkfl.backends.cpu.CpuBackend`)."""
+    """The contract of :class:`hpc_zkfl.backends.api.Backend` and the "fixed_base"
+    capability, on py_ecc; inputs are checked as the fast backends check them."""
 
     name = "reference"
+    capabilities = frozenset({"fixed_base"})
 
     def _msm(self, group, points, scalars):
-        pts = group.decode(points)
-        ks = limbs_to_ints(np.asarray(scalars, dtype=np.uint64).reshape(-1, 4))
-        if len(pts) != len(ks):
-            raise ValueError(f"{len(pts)} points but {len(ks)} scalars")
+        points, scalars = check_msm_inputs(group, points, scalars)
         acc = to_py_ecc(group, None)
-        for pt, k in zip(pts, ks):
-            acc = bn.add(acc, bn.multiply(to_py_ecc(group, pt), k % R))
+        for pt, k in zip(group.decode(points), limbs_to_ints(scalars)):
+            acc = bn.add(acc, bn.multiply(to_py_ecc(group, pt), k))
         return group.encode([from_py_ecc(group, acc)])[0]
 
     def msm_g1(self, points, scalars):
@@ -72,6 +72,21 @@ class ReferenceBackend:
 
     def msm_g2(self, points, scalars):
         return self._msm(G2, points, scalars)
+
+    def _fixed_base(self, group, scalars):
+        n = np.shape(scalars)[0] if np.ndim(scalars) else 0
+        ks = limbs_to_ints(check_scalars(group, scalars, n))
+        gen = to_py_ecc(group, group.generator)
+        out = np.zeros((n, 2) + group.coord_shape, dtype=np.uint64)
+        for i, k in enumerate(ks):
+            out[i] = group.encode([from_py_ecc(group, bn.multiply(gen, k))])[0]
+        return out
+
+    def fixed_base_g1(self, scalars):
+        return self._fixed_base(G1, scalars)
+
+    def fixed_base_g2(self, scalars):
+        return self._fixed_base(G2, scalars)
 
     def ntt(self, values, inverse=False, coset_shift=None):
         coeffs = FR.decode(values)

@@ -15,7 +15,7 @@ import numpy as np
 
 from hpc_zkfl.algebra.constants import R
 from hpc_zkfl.algebra.limbs import ints_to_limbs
-from hpc_zkfl.backends import get_backend
+from hpc_zkfl.backends import as_backend, supports
 from hpc_zkfl.circuit.r1cs import first_unsatisfied
 
 from .data_structures import Proof, ProvingKey
@@ -44,15 +44,14 @@ def _msm_scalars(be, r1cs, witness):
     prover's MSMs; raises UnsatisfiedWitnessError before any of it for a bad witness.  Kernel
     backends do it all on the device and leave both there."""
     witness = r1cs.check_witness(witness)
-    on_device = getattr(be, "prover_scalars", None)
-    if on_device is None:
+    if not supports(be, "prover_scalars"):
         evaluations = r1cs.evaluations(witness)      # for the check and the quotient alike
         bad = first_unsatisfied(*evaluations)
         if bad is not None:
             raise UnsatisfiedWitnessError(bad)
         return to_plain(witness), to_plain(compute_h(r1cs, witness, be, evaluations))
     n = domain_size(r1cs)
-    bad, w, h = on_device(r1cs, witness, n, COSET_SHIFT, coset_vanishing_inverse(n))
+    bad, w, h = be.prover_scalars(r1cs, witness, n, COSET_SHIFT, coset_vanishing_inverse(n))
     if bad is not None:
         raise UnsatisfiedWitnessError(bad)
     return w, h
@@ -62,7 +61,7 @@ def prove(pk: ProvingKey, r1cs, witness, backend="auto", rng=None) -> Proof:
     """A proof that `witness` ((n_wires, 4) Montgomery Fr array, w[0] = 1) satisfies
     `r1cs`.  Raises UnsatisfiedWitnessError (naming the first failing constraint) for a
     witness that does not.  `rng` overrides the CSPRNG for r, s in reproducible tests only."""
-    be = get_backend(backend) if isinstance(backend, str) else backend
+    be = as_backend(backend)
     check_key(pk, r1cs)
     w, h = _msm_scalars(be, r1cs, witness)
     rnd = rng if rng is not None else secrets.SystemRandom()
@@ -70,7 +69,8 @@ def prove(pk: ProvingKey, r1cs, witness, backend="auto", rng=None) -> Proof:
     k = r1cs.n_public + 1
     one_r, one_s = ints_to_limbs([1, r]), ints_to_limbs([1, s])
 
-    join = getattr(be, "join", np.concatenate)  # kernel backends: on the device, pk resident
+    # Kernel backends join on the device, the proving key's queries resident there.
+    join = be.join if supports(be, "join") else np.concatenate
     a = be.msm_g1(join([pk.alpha_g1[None], pk.a_query, pk.delta_g1[None]]),
                   join([one_r[:1], w, one_r[1:]]))
     b = be.msm_g2(join([pk.beta_g2[None], pk.b_g2_query, pk.delta_g2[None]]),

@@ -24,7 +24,7 @@ from hpc_zkfl.algebra.constants import FR_MULTIPLICATIVE_GENERATOR, FR_TWO_ADICI
 from hpc_zkfl.algebra.fields import FR, FR_M
 from hpc_zkfl.algebra.limbs import load, store
 from hpc_zkfl.algebra.ntt import powers
-from hpc_zkfl.backends import get_backend
+from hpc_zkfl.backends import as_backend, supports
 
 COSET_SHIFT = FR_MULTIPLICATIVE_GENERATOR
 
@@ -53,15 +53,14 @@ def compute_h(r1cs, witness, backend="auto", evaluations=None) -> np.ndarray:
     """Coefficients of h = (a b - c) / Z, an (n - 1, 4) Montgomery array, for a witness
     (an (n_wires, 4) Montgomery array) that satisfies the constraint system.  `evaluations`:
     r1cs.evaluations(witness) when the caller has them already."""
-    be = get_backend(backend) if isinstance(backend, str) else backend
+    be = as_backend(backend)
     n = domain_size(r1cs)
     m, k = r1cs.n_constraints, r1cs.n_public + 1
     a, b, c = (_padded(v, n) for v in (evaluations or r1cs.evaluations(witness)))
     a[m:m + k] = witness[:k]
     z_inv = coset_vanishing_inverse(n)
-    fused = getattr(be, "qap_quotient", None)
-    if fused is not None:             # the kernel backends keep every step on the device
-        return np.ascontiguousarray(fused(a, b, c, COSET_SHIFT, z_inv)[:n - 1])
+    if supports(be, "qap_quotient"):  # the kernel backends keep every step on the device
+        return np.ascontiguousarray(be.qap_quotient(a, b, c, COSET_SHIFT, z_inv)[:n - 1])
     on_coset = [be.ntt(be.ntt(v, inverse=True), coset_shift=COSET_SHIFT) for v in (a, b, c)]
     num = be.fr_sub(be.fr_mul(on_coset[0], on_coset[1]), on_coset[2])
     num = be.fr_mul(num, np.broadcast_to(FR.encode([z_inv]), num.shape).copy())

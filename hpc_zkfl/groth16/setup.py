@@ -6,20 +6,21 @@ only as local variables of `setup`.  This is a single-party trusted setup: whoev
 could forge proofs if they kept the trapdoor, so it is for tests, benchmarks and deployments
 that trust the party running it.
 
-The query vectors are fixed-base scalar multiplications of the generators (one table per
-group, batch-normalized to affine) by the QAP polynomials evaluated at tau through the
-Lagrange basis of the evaluation domain (see `r1cs_to_qap`).
+The query vectors are fixed-base scalar multiplications of the generators by the QAP
+polynomials evaluated at tau through the Lagrange basis of the evaluation domain (see
+`r1cs_to_qap`).  Those multiplications are the heavy work; the backend does them when it has
+the "fixed_base" capability (cpu: one table per group, batch-normalized to affine;
+reference: py_ecc, an independent check of the keys), else the cpu backend does.
 """
 import secrets
 
 import numpy as np
 
 from hpc_zkfl.algebra.constants import R
-from hpc_zkfl.algebra.curve import G1, G2
 from hpc_zkfl.algebra.fields import FR
 from hpc_zkfl.algebra.limbs import ints_to_limbs
-from hpc_zkfl.algebra.msm import fixed_base_mul
 from hpc_zkfl.algebra.ntt import powers
+from hpc_zkfl.backends import as_backend, get_backend, supports
 
 from .data_structures import ProvingKey, VerifyingKey
 from .r1cs_to_qap import domain_size, lagrange_at, qap_at, to_plain
@@ -31,9 +32,15 @@ def _nonzero(rnd) -> int:
 
 def setup(r1cs, backend="auto", rng=None) -> ProvingKey:
     """A proving key (holding its verifying key as `.vk`) for the constraint system.
-    `rng`: None for the OS CSPRNG, or a random.Random for reproducible test keys.  The
-    fixed-base multiplications run on the CPU kernels; `backend` is accepted for API
-    symmetry with `prove` and `verify`."""
+    `rng`: None for the OS CSPRNG, or a random.Random for reproducible test keys.
+    `backend` (a name or a backend object) does the fixed-base multiplications if it declares
+    "fixed_base"; the kernel backends do not (no fixed-base kernel yet, and a run sets up
+    once), so with them, and with "auto" on a GPU machine, the cpu backend does.  The
+    parameter is kept and used rather than removed: the keys then come out of whichever
+    backend a caller names, and a device backend that gains the kernel speeds setup up."""
+    be = as_backend(backend)
+    if not supports(be, "fixed_base"):
+        be = get_backend("cpu")
     rnd = rng if rng is not None else secrets.SystemRandom()
     n = domain_size(r1cs)
     while True:
@@ -56,8 +63,8 @@ def setup(r1cs, backend="auto", rng=None) -> ProvingKey:
     sizes = [p.shape[0] for p in parts]
     g1_scalars = np.concatenate([to_plain(p) for p in parts] + [singles])
     g2_scalars = np.concatenate([to_plain(b_t), ints_to_limbs([beta, gamma, delta])])
-    g1 = fixed_base_mul(G1, g1_scalars)
-    g2 = fixed_base_mul(G2, g2_scalars)
+    g1 = be.fixed_base_g1(g1_scalars)
+    g2 = be.fixed_base_g2(g2_scalars)
     # Best-effort erasure: the evaluations at tau reveal tau.  Python ints cannot be wiped;
     # dropping the names lets them be freed.
     for arr in (*parts, c_t, abc, singles, g1_scalars, g2_scalars):

@@ -34,7 +34,7 @@ from hpc_zkfl.algebra.fields import FQ
 from hpc_zkfl.algebra.limbs import ints_to_limbs
 from hpc_zkfl.algebra.pairing import pairing_check_arrays, pairing_checks_arrays
 from hpc_zkfl.algebra.subgroup import g2_in_subgroup
-from hpc_zkfl.backends import get_backend
+from hpc_zkfl.backends import as_backend
 
 from .data_structures import PreparedVerifyingKey, Proof, VerifyingKey
 
@@ -92,7 +92,7 @@ def verify(vk, public_signals, proof: Proof, backend="auto") -> bool:
     """Whether `proof` is valid for `public_signals` (ints) under vk (a VerifyingKey or a
     PreparedVerifyingKey).  False for signals outside [0, r) and for malformed points;
     ValueError for a wrong number of signals."""
-    be = get_backend(backend) if isinstance(backend, str) else backend
+    be = as_backend(backend)
     pvk = _prepared(vk)
     if not _public_ok(pvk, public_signals) or not _proof_points_ok(proof):
         return False
@@ -249,7 +249,7 @@ def batch_verify(vk, items, backend="auto", rng=None) -> list:
     """Verify many (public_signals, proof) pairs under one key: a list of bools, True exactly
     for the valid proofs (up to the 2^-128 error of the batch test).  `rng` overrides the
     CSPRNG that draws the batch coefficients (tests only)."""
-    be = get_backend(backend) if isinstance(backend, str) else backend
+    be = as_backend(backend)
     pvk = _prepared(vk)
     rnd = rng if rng is not None else secrets.SystemRandom()
     items = [(list(x), p) for x, p in items]

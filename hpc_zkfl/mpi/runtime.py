@@ -514,7 +514,8 @@ class _Root:
         else:
             w = initial_model(fed)
             w_prev = None
-            backend = "cpu" if fed.backend == "auto" else fed.backend
+            from hpc_zkfl.backends import resolve_backend
+            backend = resolve_backend(fed.backend)      # what "auto" picks here
             meta = collect_metadata(cfg.source, cfg.as_dict(), backend, device_name(backend),
                                     self.comm.size, hosts)
             meta["registration"] = registration
