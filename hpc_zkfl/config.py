@@ -20,16 +20,16 @@ else:                                   # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from hpc_zkfl.backends import run_backends
-from hpc_zkfl.fl.attacks import ATTACK_KINDS
-from hpc_zkfl.fl.data import DATASETS
+from hpc_zkfl.fl.attacks import ATTACK_KINDS, ATTACK_OPTIONS, REPLAY_SOURCES
+from hpc_zkfl.fl.data import DATASETS, PARTITIONS
+from hpc_zkfl.fl.strategies import AGGREGATORS
 from hpc_zkfl.models.spec import MODEL_NAMES
 
-STRATEGIES = ("fedavg", "median", "trimmed_mean", "krum")
+# Every name a config may use is read from the module that implements it.
+STRATEGIES = tuple(AGGREGATORS)
 # "auto" and what it may pick, from the backend registry; not the reference and cuda-host
 # backends, tools for checking the others that would take hours over a run.
 BACKENDS = run_backends()
-PARTITIONS = ("iid", "dirichlet", "shared")
-REPLAY_SOURCES = ("old_round", "other_node")
 
 
 class ConfigError(ValueError):
@@ -127,7 +127,7 @@ class AggregationSection:
 class AttackSection:
     kind: str = "none"
     fraction: float = 0.0
-    scale: float = 10.0
+    scale: float = 0.0          # 0: the attack's own default (ATTACK_OPTIONS)
     noise_std: float = 1.0
     source: str = "old_round"
 
@@ -192,7 +192,8 @@ _CHECKS = {
     "attack": (AttackSection, {
         "kind": (lambda v: v in ATTACK_KINDS, f"one of {', '.join(ATTACK_KINDS)}"),
         "fraction": (_fraction, "a number in [0, 1]"),
-        "scale": (_positive, "a number > 0"),
+        "scale": (_non_negative, "a number > 0, or 0 for the attack's default (scaling 10, "
+                                 "sign_flip 1)"),
         "noise_std": (_positive, "a number > 0"),
         "source": (lambda v: v in REPLAY_SOURCES, f"one of {', '.join(REPLAY_SOURCES)}"),
     }),
@@ -303,6 +304,10 @@ def _check_consistency(c: RunConfig):
         raise ConfigError(f"{where}: [model] merkle_depth needs data_binding = true")
     if c.attack.kind == "none" and c.attack.fraction > 0:
         raise ConfigError(f"{where}: [attack] fraction > 0 needs an attack kind")
+    scaled = [k for k, options in ATTACK_OPTIONS.items() if "scale" in options]
+    if c.attack.scale and c.attack.kind not in scaled:
+        raise ConfigError(f"{where}: [attack] scale is for kind = {' or '.join(scaled)}, not "
+                          f"{c.attack.kind!r} (leave it out, or 0)")
     if c.attack.kind != "none" and c.attack.fraction == 0:
         raise ConfigError(f"{where}: [attack] kind {c.attack.kind!r} needs fraction > 0")
     if c.aggregation.strategy == "krum" and c.nodes.count < 2 * c.aggregation.krum_malicious + 3:

@@ -31,9 +31,12 @@ __all__ = [
     "DATASETS",
     "Dataset",
     "FeatureRange",
+    "PARTITIONS",
     "load_dataset",
+    "make_partition",
     "partition_dirichlet",
     "partition_iid",
+    "partition_shared",
     "sample_batch",
 ]
 
@@ -149,6 +152,22 @@ def _check_nodes(n_samples: int, n_nodes: int, min_samples: int = 1):
     if n_samples < n_nodes * min_samples:
         raise ValueError(f"{n_samples} samples cannot give {n_nodes} nodes "
                          f"{min_samples} sample(s) each")
+
+
+# The partitions a run may ask for ([data] partition), each a function below.
+PARTITIONS = ("iid", "dirichlet", "shared")
+
+
+def make_partition(dataset: Dataset, n_nodes: int, kind: str, alpha: float, seed: int,
+                   per_node: int = 8) -> list:
+    """The nodes' sample indices for partition `kind` of PARTITIONS."""
+    if kind == "iid":
+        return partition_iid(dataset.n_train, n_nodes, seed)
+    if kind == "shared":
+        return partition_shared(dataset.n_train, n_nodes, per_node, seed)
+    if kind == "dirichlet":
+        return partition_dirichlet(dataset.y_train, n_nodes, alpha, seed)
+    raise ValueError(f"unknown partition {kind!r}; known: {', '.join(PARTITIONS)}")
 
 
 def partition_iid(n_samples: int, n_nodes: int, seed: int) -> list[np.ndarray]:

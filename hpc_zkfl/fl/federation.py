@@ -17,9 +17,9 @@ log = logging.getLogger("hpc_zkfl.run")
 
 def build_federation(cfg, proving_key=None, with_statement=True):
     """Everything a rank needs about the run, deterministic from the config."""
-    from hpc_zkfl.fl.attacks import Attack, malicious_nodes
-    from hpc_zkfl.fl.data import load_dataset
-    from hpc_zkfl.fl.node import Federation, make_partition, merkle_depth_for
+    from hpc_zkfl.fl.attacks import ATTACK_OPTIONS, Attack, malicious_nodes
+    from hpc_zkfl.fl.data import load_dataset, make_partition
+    from hpc_zkfl.fl.node import Federation, merkle_depth_for
     from hpc_zkfl.fl.simulation import spec_for_dataset
     from hpc_zkfl.models import NodeStatement
 
@@ -31,10 +31,12 @@ def build_federation(cfg, proving_key=None, with_statement=True):
     depth = (m.merkle_depth or merkle_depth_for(partition)) if m.data_binding else 0
     spec = spec_for_dataset(dataset, m.kind, m.batch_size, m.learning_rate, m.norm_bound,
                             hidden=m.hidden, data_binding=m.data_binding, merkle_depth=depth)
+    # Every option the attack takes comes from the [attack] key of its name; a scale of 0
+    # leaves the attack's own default.
     a = cfg.attack
-    options = {"scaling": {"scale": a.scale}, "sign_flip": {"scale": 1.0},
-               "gaussian": {"noise_std": a.noise_std}, "replay": {"source": a.source}}
-    attack = Attack(a.kind, a.fraction, options.get(a.kind, {}))
+    options = {k: getattr(a, k) for k in ATTACK_OPTIONS.get(a.kind, {})
+               if not (k == "scale" and a.scale == 0)}
+    attack = Attack(a.kind, a.fraction, options)
     malicious = malicious_nodes(cfg.nodes.count, a.fraction, seed)
     proofs = cfg.aggregation.proofs
     statement = NodeStatement(spec) if proofs and with_statement else None

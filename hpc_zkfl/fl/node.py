@@ -14,7 +14,7 @@ from hpc_zkfl.circuit.fixedpoint import FixedPointRangeError
 from hpc_zkfl.models import DatasetTree, NodeStatement, StatementSpec, update_ref
 
 from .attacks import Attack, corrupt_proof_bytes, poison_labels, poison_update
-from .data import Dataset, partition_dirichlet, partition_iid, partition_shared, sample_batch
+from .data import Dataset, sample_batch
 
 # What a node that cannot prove its update sends in place of a proof.
 NO_PROOF = b""
@@ -132,15 +132,6 @@ class Federation:
         return self.trees[node_id]
 
 
-def make_partition(dataset: Dataset, n_nodes: int, kind: str, alpha: float, seed: int,
-                   per_node: int = 8) -> list:
-    if kind == "iid":
-        return partition_iid(dataset.n_train, n_nodes, seed)
-    if kind == "shared":
-        return partition_shared(dataset.n_train, n_nodes, per_node, seed)
-    return partition_dirichlet(dataset.y_train, n_nodes, alpha, seed)
-
-
 def merkle_depth_for(partition) -> int:
     """The smallest Merkle depth whose tree holds the largest node's dataset."""
     return max(0, (max(len(p) for p in partition) - 1).bit_length())
@@ -220,5 +211,5 @@ class FederatedNode:
         return self._honest(other, t, w, labels_attack=False)
 
 
-__all__ = ["Federation", "FederatedNode", "NO_PROOF", "NodeMessage", "make_partition",
+__all__ = ["Federation", "FederatedNode", "NO_PROOF", "NodeMessage",
            "merkle_depth_for"]
