@@ -75,11 +75,12 @@ def run_rounds(cfg, fed, transport: Transport, writer, w, w_prev, first_round: i
     next starts.  Progress: a bar on a terminal, one log line a round otherwise."""
     from tqdm import tqdm
 
-    from hpc_zkfl.io.results import RejectReason, RoundRecord
+    from hpc_zkfl.io.results import RoundRecord
 
     from .federation import aggregation_of
     from .node import NodeMessage
     from .server import process_round
+    from .verdicts import RejectReason
 
     aggregation = aggregation_of(cfg)
     verified = 0

@@ -1,7 +1,7 @@
 """The root's round, without transport: screen the nodes' messages, batch-verify their
 proofs, aggregate the accepted updates, evaluate the new global model.
 
-Reasons for rejecting a node's update (codes of `hpc_zkfl.io.results.RejectReason`): no message
+Reasons for rejecting a node's update (codes of `hpc_zkfl.fl.verdicts.RejectReason`): no message
 before the deadline (LATE), a header for another round or node (WRONG_ROUND_OR_NODE), an update
 of the wrong shape or proof bytes that do not decode to curve points in the right subgroups
 (MALFORMED), no proof because the node's own prover refused (NO_PROOF), a proof that fails
@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpc_zkfl.io.results import RejectReason
-
 from .node import Federation, NodeMessage
 from .simulation import accuracy_ref
 from .strategies import aggregate
+from .verdicts import RejectReason
 
 
 @dataclass

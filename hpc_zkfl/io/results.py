@@ -9,7 +9,6 @@ intact and at most one partial round beyond `completed_rounds`, which readers ig
 views are derived (`Results.models_float`).
 """
 import datetime
-import enum
 import json
 import logging
 import math
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+
+from hpc_zkfl.fl.verdicts import RejectReason
 
 # package_versions stays importable from here (it is in __all__).
 from hpc_zkfl.machine import git_commit, host_name, package_versions
@@ -60,21 +61,7 @@ class ResultsFileExistsError(ResultsFileError, FileExistsError):
     """create() on a file that exists, without overwrite=True."""
 
 
-class RejectReason(enum.IntEnum):
-    """Why a node's update of a round was not aggregated (/nodes/reject_reason)."""
-
-    ACCEPTED = 0
-    INVALID_PROOF = 1           # the proof fails verification against (t, i, w_t, u[, c_i])
-    MALFORMED = 2               # bytes that do not decode, an update of the wrong shape
-    LATE = 3                    # no message before the round's deadline
-    WRONG_ROUND_OR_NODE = 4     # replay: the message names another round or node
-    NO_PROOF = 5                # the node's own prover refused (no proof sent)
-    NOT_SELECTED = 6            # an unproven robust aggregator (Krum, trimmed mean) left it out
-    IDLE = 7                    # not among the round's participants ([nodes] per_round)
-    UNREGISTERED = 8            # refused before round 1 (its rank's handshake or its dataset
-                                # commitment); metadata "registration" says why
-
-
+# The server's verdicts (hpc_zkfl.fl.verdicts), stored by code.
 REASON_NAMES = tuple(r.name for r in sorted(RejectReason))      # index = code
 
 
