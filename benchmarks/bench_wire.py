@@ -15,7 +15,7 @@ import numpy as np
 
 from _common import best_of, fmt_time, machine, table
 
-from hpc_zkfl.fl.node import NodeMessage
+from hpc_zkfl.fl.message import NodeMessage
 from hpc_zkfl.mpi import wire
 
 # Parameter counts of the shipped statements: breast_cancer logistic (30 features + bias),

@@ -8,18 +8,77 @@ step; `make_proving_key` the key the root makes (or reloads) and hands to the no
 import logging
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from hpc_zkfl.models import DatasetTree, NodeStatement, StatementSpec
+
+from .attacks import Attack
+from .data import Dataset
+
 log = logging.getLogger("hpc_zkfl.run")
+
+
+@dataclass
+class Federation:
+    """What every rank knows about a run: data, partition, statement, keys and attack."""
+
+    dataset: Dataset
+    partition: list
+    spec: StatementSpec
+    seed: int
+    attack: Attack
+    malicious: np.ndarray               # (n_nodes,) bool
+    proofs: bool = True
+    statement: NodeStatement = None     # None when proofs are off
+    proving_key: object = None
+    backend: str = "auto"
+    trees: dict = field(default_factory=dict)       # node -> DatasetTree (data binding)
+    per_round: int = 0                  # participants per round; 0: every node, every round
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.partition)
+
+    def node_rng(self, round_index: int, node_id: int, purpose: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence([self.seed, round_index, node_id,
+                                                             purpose]))
+
+    def participants(self, round_index: int) -> np.ndarray:
+        """(n_nodes,) bool: the nodes asked for an update in this round.  With per_round = k
+        (0 < k < n_nodes), k nodes drawn uniformly without replacement, deterministically from
+        the seed and the round, so every rank (and a resumed run) draws the same; FedAvg's
+        client fraction C = k / n_nodes (McMahan et al., AISTATS 2017)."""
+        n, k = self.n_nodes, self.per_round
+        mask = np.zeros(n, dtype=bool)
+        if k <= 0 or k >= n:
+            mask[:] = True
+            return mask
+        # A stream of its own (the constant tags it), apart from the nodes' streams.
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, round_index, 0x5A3]))
+        mask[rng.choice(n, size=k, replace=False)] = True
+        return mask
+
+    def tree(self, node_id: int) -> DatasetTree:
+        """The node's committed dataset (built on first use)."""
+        if node_id not in self.trees:
+            rows = self.partition[node_id]
+            self.trees[node_id] = DatasetTree.build(self.spec, self.dataset.X_train[rows],
+                                                    self.dataset.y_train[rows])
+        return self.trees[node_id]
+
+
+def merkle_depth_for(partition) -> int:
+    """The smallest Merkle depth whose tree holds the largest node's dataset."""
+    return max(0, (max(len(p) for p in partition) - 1).bit_length())
 
 
 def build_federation(cfg, proving_key=None, with_statement=True):
     """Everything a rank needs about the run, deterministic from the config."""
     from hpc_zkfl.fl.attacks import ATTACK_OPTIONS, Attack, malicious_nodes
     from hpc_zkfl.fl.data import load_dataset, make_partition
-    from hpc_zkfl.fl.node import Federation, merkle_depth_for
     from hpc_zkfl.fl.simulation import spec_for_dataset
     from hpc_zkfl.models import NodeStatement
 
@@ -85,4 +144,5 @@ def make_proving_key(fed, key_path: Path, reuse: bool):
     return pk, data
 
 
-__all__ = ["aggregation_of", "build_federation", "initial_model", "make_proving_key"]
+__all__ = ["Federation", "aggregation_of", "build_federation", "initial_model",
+           "make_proving_key", "merkle_depth_for"]

@@ -57,7 +57,7 @@ class InProcess:
         pass
 
     def collect(self, t, t_start, deadline, w, w_prev):
-        from .node import NodeMessage
+        from .message import NodeMessage
         messages = {}
         participating = self.fed.participants(t)
         for node in self.nodes:
@@ -78,7 +78,7 @@ def run_rounds(cfg, fed, transport: Transport, writer, w, w_prev, first_round: i
     from hpc_zkfl.io.results import RoundRecord
 
     from .federation import aggregation_of
-    from .node import NodeMessage
+    from .message import NodeMessage
     from .server import process_round
     from .verdicts import RejectReason
 
@@ -160,7 +160,7 @@ def run_in_process(cfg, out) -> None:
 
 
 def _malformed(t, i):
-    from .node import NodeMessage
+    from .message import NodeMessage
     # Bytes that did not parse: judged as a message with an unusable update.
     return NodeMessage(t, i, np.zeros(0, dtype=np.int64), b"")
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .node import Federation, NodeMessage
+from .federation import Federation
+from .message import NodeMessage
 from .simulation import accuracy_ref
 from .strategies import aggregate
 from .verdicts import RejectReason

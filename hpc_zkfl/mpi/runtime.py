@@ -440,7 +440,7 @@ class _Root:
         """{node: NodeMessage or the ValueError of bytes that did not parse} for round t,
         until every expected node has answered or the deadline passes; with one rank the
         root computes its nodes here.  Also returns the count of stale messages dropped."""
-        from hpc_zkfl.fl.node import NodeMessage
+        from hpc_zkfl.fl.message import NodeMessage
         fed, owner = self.fed, self.owner
         messages, stale = self.local.collect(t, t_start, deadline, w, w_prev)
         participating = fed.participants(t)

@@ -16,7 +16,7 @@ Kinds, who sends them and their bodies:
     SETUP     root -> worker  ranks on the worker's host u32 | key length u64 | proving key
     REGISTER  worker -> root  count u32 | count x (node id u32 | commitment, 32 bytes LE)
     ROUND     root -> worker  round u64 | n u32 | has_prev u8 | w (n x i64) [| w_prev]
-    RESULT    worker -> root  round i64 | node slot i64 | NodeMessage bytes (fl.node)
+    RESULT    worker -> root  round i64 | node slot i64 | NodeMessage bytes (fl.message)
     STOP      root -> worker  (empty)
     DONE      worker -> root  (empty)
 
@@ -68,7 +68,7 @@ def frame(kind: Kind, body: bytes = b"") -> bytes:
 def max_frame_size(kind: Kind, n_nodes: int = 0, n_params: int = 0) -> int:
     """The largest frame of this kind a receiver accepts for a run of n_nodes nodes and
     n_params model parameters (checked against MPI's announced size before receiving)."""
-    from hpc_zkfl.fl.node import NodeMessage
+    from hpc_zkfl.fl.message import NodeMessage
     body = {
         Kind.HELLO: MAX_HOST_NAME,
         Kind.SETUP: _SETUP_HEAD.size + MAX_KEY_BYTES,

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from hpc_zkfl.config import parse_config
-from hpc_zkfl.fl.node import FederatedNode, NodeMessage
+from hpc_zkfl.fl.message import NodeMessage
+from hpc_zkfl.fl.node import FederatedNode
 from hpc_zkfl.fl.server import process_round
 from hpc_zkfl.groth16 import setup
 from hpc_zkfl.io.results import RejectReason

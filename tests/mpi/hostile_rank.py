@@ -30,7 +30,8 @@ from mpi4py import MPI
 
 from hpc_zkfl.algebra.constants import R
 from hpc_zkfl.config import load_config
-from hpc_zkfl.fl.node import FederatedNode, NodeMessage
+from hpc_zkfl.fl.message import NodeMessage
+from hpc_zkfl.fl.node import FederatedNode
 from hpc_zkfl.mpi import wire
 from hpc_zkfl.fl.federation import build_federation
 from hpc_zkfl.mpi.runtime import node_ranks

@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-from hpc_zkfl.fl.node import NodeMessage
+from hpc_zkfl.fl.message import NodeMessage
 from hpc_zkfl.mpi import wire
 from hpc_zkfl.mpi.wire import Kind, WireError
 
