@@ -225,26 +225,22 @@ def retention_summary(args):
     return results
 
 
-def honest_only_accuracy(cfg, fed) -> float:
-    """Final accuracy of the federation a perfect filter leaves: cfg's run with every
-    malicious participant's update dropped and every honest one aggregated, nothing proven.
-    Proofs only decide which updates are aggregated, so a proven run that rejected exactly the
-    malicious updates is this federation."""
+def honest_only_accuracy(cfg) -> float:
+    """Final accuracy of the federation a perfect filter leaves: cfg's run, unproven, in which
+    only the honest nodes answer (the malicious participants' updates never arrive).  Proofs
+    only decide which updates are aggregated, so a proven run that rejected exactly the
+    malicious updates is this federation.  The same round protocol as every run."""
+    from hpc_zkfl.config import with_overrides
+    from hpc_zkfl.fl.federation import build_federation, initial_model
     from hpc_zkfl.fl.node import FederatedNode
-    from hpc_zkfl.fl.server import process_round
-    from hpc_zkfl.fl.federation import aggregation_of, initial_model
+    from hpc_zkfl.fl.protocol import InProcess, RoundLog, run_rounds
 
-    fed.proofs = False
-    aggregation = aggregation_of(cfg)
-    w = initial_model(fed)
-    honest = [FederatedNode(i, fed) for i in range(fed.n_nodes)]
-    accuracy = float("nan")
-    for t in range(1, cfg.run.rounds + 1):
-        asked = fed.participants(t) & ~fed.malicious
-        outcome = process_round(fed, t, w, {i: honest[i].step(t, w) for i in np.flatnonzero(asked)},
-                                aggregation)
-        w, accuracy = outcome.w, outcome.accuracy
-    return accuracy
+    unproven = with_overrides(cfg, {"aggregation.proofs": False})
+    fed = build_federation(unproven, with_statement=False)
+    honest = [FederatedNode(i, fed) for i in range(fed.n_nodes) if not fed.malicious[i]]
+    rounds = RoundLog()
+    run_rounds(unproven, fed, InProcess(fed, honest), rounds, initial_model(fed), None, 1)
+    return rounds.records[-1].accuracy if rounds.records else float("nan")
 
 
 def centralised_retention(fed) -> float:
@@ -287,7 +283,7 @@ def honest_only_summary(args, results):
                 _, text = config_text(args, seed, part, "proofs", args.attacks[0], fraction)
                 cfg = parse_config(text, "honest-only.toml")
                 fed = build_federation(cfg, with_statement=False)
-                honest = honest_only_accuracy(cfg, fed)
+                honest = honest_only_accuracy(cfg)
                 proven, exact = [], []
                 for attack in args.attacks:
                     res = by_path.get(str(folder / f"{part}-proofs-{attack}-{tag}.h5"))

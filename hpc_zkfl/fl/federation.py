@@ -8,7 +8,7 @@ step; `make_proving_key` the key the root makes (or reloads) and hands to the no
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +21,13 @@ from .data import Dataset
 log = logging.getLogger("hpc_zkfl.run")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Federation:
-    """What every rank knows about a run: data, partition, statement, keys and attack."""
+    """What every rank knows about a run: data, partition, statement, keys and attack.
+
+    Immutable: built once from the config (`build_federation`); the proving key, which the
+    root makes after the statement exists, gives a new federation (`with_key`).  `trees` is
+    a cache of the nodes' Merkle trees, filled on first use."""
 
     dataset: Dataset
     partition: list
@@ -41,6 +45,10 @@ class Federation:
     @property
     def n_nodes(self) -> int:
         return len(self.partition)
+
+    def with_key(self, proving_key) -> "Federation":
+        """This federation with the run's proving key (the tree cache is shared)."""
+        return replace(self, proving_key=proving_key)
 
     def node_rng(self, round_index: int, node_id: int, purpose: int) -> np.random.Generator:
         return np.random.default_rng(np.random.SeedSequence([self.seed, round_index, node_id,

@@ -70,6 +70,17 @@ class InProcess:
         return messages, 0
 
 
+class RoundLog:
+    """A writer that keeps the rounds' records in memory, for runs that need no results file
+    (benchmarks, tests): `records[-1].w` is the final model."""
+
+    def __init__(self):
+        self.records = []
+
+    def append_round(self, record) -> None:
+        self.records.append(record)
+
+
 def run_rounds(cfg, fed, transport: Transport, writer, w, w_prev, first_round: int) -> None:
     """Rounds first_round..cfg.run.rounds of the run, each recorded by `writer` before the
     next starts.  Progress: a bar on a terminal, one log line a round otherwise."""
@@ -146,7 +157,7 @@ def run_in_process(cfg, out) -> None:
     out = Path(out)
     fed = build_federation(cfg)
     if fed.proofs:
-        fed.proving_key, _ = make_proving_key(fed, out.with_suffix(".pk"), reuse=False)
+        fed = fed.with_key(make_proving_key(fed, out.with_suffix(".pk"), reuse=False)[0])
     meta = collect_metadata(cfg.source, cfg.as_dict(), fed.backend, "in process", 1, [])
     meta["registration"] = {}
     if fed.proofs:
@@ -173,4 +184,4 @@ def _critical_path(per_node, owner):
     return max(totals.values(), default=0.0)
 
 
-__all__ = ["InProcess", "Transport", "run_in_process", "run_rounds"]
+__all__ = ["InProcess", "RoundLog", "Transport", "run_in_process", "run_rounds"]

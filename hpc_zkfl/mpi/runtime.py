@@ -182,7 +182,7 @@ def _worker(comm, cfg, fed, owner):
     _share_cores(ranks_on_host)
     if fed.proofs:
         from hpc_zkfl.groth16.formats import pk_from_bytes
-        fed.proving_key = pk_from_bytes(key, subgroup_check=False)
+        fed = fed.with_key(pk_from_bytes(key, subgroup_check=False))
     mine = [FederatedNode(i, fed) for i in range(fed.n_nodes) if owner[i] == comm.rank]
     if fed.spec.data_binding:
         _send(comm, Kind.REGISTER,
@@ -380,8 +380,9 @@ class _Root:
         _share_cores(per_host[self.hosts[0]])
         key_bytes = b""
         if self.fed.proofs:
-            self.fed.proving_key, key_bytes = make_proving_key(self.fed, self.out.with_suffix(".pk"),
-                                                    reuse=self.resume)
+            key, key_bytes = make_proving_key(self.fed, self.out.with_suffix(".pk"),
+                                              reuse=self.resume)
+            self.fed = self.fed.with_key(key)
         for rank in sorted(self.active):
             self._isend(rank, Kind.SETUP, wire.encode_setup(per_host[self.hosts[rank]],
                                                             key_bytes))
@@ -492,8 +493,9 @@ class _Root:
         from hpc_zkfl.fl.protocol import InProcess, run_rounds
         from hpc_zkfl.io.results import ResultsWriter, collect_metadata, file_sha256
         from hpc_zkfl.machine import device_name
-        cfg, fed, out = self.cfg, self.fed, self.out
+        cfg, out = self.cfg, self.out
         key_bytes = self._handshake()
+        fed = self.fed                  # with the key the handshake made
         local = [FederatedNode(i, fed) for i in range(fed.n_nodes) if self.owner[i] == 0]
         self.local = InProcess(fed, local, slow=lambda i: _slow(cfg, i))
         if fed.spec.data_binding:

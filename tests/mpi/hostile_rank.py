@@ -109,7 +109,8 @@ def main(mode: str, config: str, marker: str):
     _, key = wire.decode_setup(data)
     if fed.proofs:
         from hpc_zkfl.groth16.formats import pk_from_bytes
-        fed.proving_key = pk_from_bytes(key, subgroup_check=False)
+        fed = fed.with_key(pk_from_bytes(key, subgroup_check=False))
+    mine = [FederatedNode(node.id, fed) for node in mine]
     if fed.spec.data_binding:
         real = {node.id: fed.tree(node.id).root for node in mine}
         if mode == "foreign_commitments":
