@@ -12,7 +12,7 @@ from hpc_zkfl.config import parse_config
 from hpc_zkfl.fl.attacks import (ATTACK_KINDS, ATTACK_OPTIONS, DATA_POISONING, MODEL_POISONING,
                                  REPLAY_SOURCES)
 from hpc_zkfl.fl.data import DATASETS, PARTITIONS
-from hpc_zkfl.fl.federation import aggregation_of, build_federation
+from hpc_zkfl.fl.federation import server_step_of, build_federation
 from hpc_zkfl.fl.strategies import AGGREGATORS, aggregator_options
 from hpc_zkfl.models.spec import MODEL_NAMES
 
@@ -58,7 +58,7 @@ def test_scale_zero_is_the_attacks_default_and_other_kinds_refuse_it():
 
 @pytest.mark.parametrize("strategy", list(AGGREGATORS))
 def test_every_strategy_option_comes_from_the_config(strategy):
-    agg = aggregation_of(parse_config(f"[aggregation]\nstrategy = \"{strategy}\"\n"))
+    agg = server_step_of(parse_config(f"[aggregation]\nstrategy = \"{strategy}\"\n"))
     assert set(agg.options or {}) == set(aggregator_options(strategy))
 
 

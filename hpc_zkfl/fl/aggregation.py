@@ -1,4 +1,4 @@
-"""Aggregation strategies as pure functions: no transport, no MPI (as in Flower's strategies).
+"""FedAvg's weighted mean of the nodes' updates, in float and in fixed point: pure functions.
 
 FedAvg (McMahan, Moore, Ramage, Hampson, Agüera y Arcas, "Communication-efficient learning of
 deep networks from decentralized data", AISTATS 2017) averages the node updates weighted by each

@@ -2,7 +2,7 @@
 transport (the MPI runtime, the in-process runs of the tests and benchmarks).
 
 `build_federation` is deterministic from the config: data, partition, statement, attack and
-malicious nodes; `initial_model` the start model; `aggregation_of` the server's strategy and
+malicious nodes; `initial_model` the start model; `server_step_of` the server's strategy and
 step; `make_proving_key` the key the root makes (or reloads) and hands to the nodes.
 """
 import logging
@@ -111,12 +111,12 @@ def build_federation(cfg, proving_key=None, with_statement=True):
                       proving_key, cfg.run.backend, per_round=cfg.nodes.per_round)
 
 
-def aggregation_of(cfg):
-    from hpc_zkfl.fl.server import Aggregation
+def server_step_of(cfg):
+    from hpc_zkfl.fl.server import ServerStep
     g = cfg.aggregation
     options = {"trimmed_mean": {"trim_fraction": g.trim_fraction},
                "krum": {"n_malicious": g.krum_malicious, "multi": g.krum_multi}}
-    return Aggregation(g.strategy, options.get(g.strategy, {}), g.server_lr, g.server_lr_half_life)
+    return ServerStep(g.strategy, options.get(g.strategy, {}), g.server_lr, g.server_lr_half_life)
 
 
 def initial_model(fed) -> np.ndarray:
@@ -152,5 +152,5 @@ def make_proving_key(fed, key_path: Path, reuse: bool):
     return pk, data
 
 
-__all__ = ["Federation", "aggregation_of", "build_federation", "initial_model",
+__all__ = ["Federation", "server_step_of", "build_federation", "initial_model",
            "make_proving_key", "merkle_depth_for"]

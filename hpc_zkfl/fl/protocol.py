@@ -88,12 +88,12 @@ def run_rounds(cfg, fed, transport: Transport, writer, w, w_prev, first_round: i
 
     from hpc_zkfl.io.results import RoundRecord
 
-    from .federation import aggregation_of
+    from .federation import server_step_of
     from .message import NodeMessage
     from .server import process_round
     from .verdicts import RejectReason
 
-    aggregation = aggregation_of(cfg)
+    step = server_step_of(cfg)
     verified = 0
     interactive = sys.stderr.isatty()
     bar = tqdm(total=cfg.run.rounds, initial=first_round - 1, desc="rounds", unit="round",
@@ -109,7 +109,7 @@ def run_rounds(cfg, fed, transport: Transport, writer, w, w_prev, first_round: i
                 log.info("round %d: dropped %d late message(s) of earlier rounds", t, stale)
             judged = {i: (m if isinstance(m, NodeMessage) else _malformed(t, i))
                       for i, m in messages.items()}
-            outcome = process_round(fed, t, w, judged, aggregation, transport.commitments,
+            outcome = process_round(fed, t, w, judged, step, transport.commitments,
                                     unregistered=transport.unregistered)
             prove_time = np.array([judged[i].prove_seconds if i in judged else np.nan
                                    for i in range(fed.n_nodes)])

@@ -24,9 +24,9 @@ from .verdicts import RejectReason
 
 
 @dataclass
-class Aggregation:
-    """Which aggregator and its options (`hpc_zkfl.fl.strategies.aggregate`), and the server
-    learning rate: w_{t+1} = w_t + eta_t * aggregate, eta_t = server_lr * 2^(-(t-1) / half_life)
+class ServerStep:
+    """How the server turns the accepted updates into the next model: which strategy and its
+    options (`hpc_zkfl.fl.strategies.aggregate`), and the server learning rate: w_{t+1} = w_t + eta_t * aggregate, eta_t = server_lr * 2^(-(t-1) / half_life)
     (constant without a half-life).  A server step size apart from the nodes' one is FedOpt's
     (Reddi et al., "Adaptive Federated Optimization", ICLR 2021); decaying it lets the model
     settle instead of moving with every round's draw of participants, without changing what a
@@ -63,12 +63,12 @@ def _decodable_update(msg: NodeMessage, n_params: int):
     return u
 
 
-def _feasible(aggregation: Aggregation, n: int):
+def _feasible(step: ServerStep, n: int):
     """The strategy and options to use for n updates: Krum needs n >= 2f + 3, which rejections
     can break; f is then lowered to what n allows, and below 3 updates the median is used."""
-    options = dict(aggregation.options or {})
-    if aggregation.strategy != "krum":
-        return aggregation.strategy, options
+    options = dict(step.options or {})
+    if step.strategy != "krum":
+        return step.strategy, options
     if n < 3:
         return "median", {}
     options["n_malicious"] = min(options.get("n_malicious", 0), (n - 3) // 2)
@@ -76,7 +76,7 @@ def _feasible(aggregation: Aggregation, n: int):
     return "krum", options
 
 
-def process_round(fed: Federation, t: int, w, messages: dict, aggregation: Aggregation,
+def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
                   commitments: dict = None, unregistered=()) -> RoundOutcome:
     """Judge round t's messages (node id -> NodeMessage; absent = late, for a participant)
     and step the model.  Nodes in `unregistered` were refused before round 1: whatever they
@@ -145,16 +145,16 @@ def process_round(fed: Federation, t: int, w, messages: dict, aggregation: Aggre
     if updates:
         ids = sorted(updates)
         weights = [len(fed.partition[i]) for i in ids]
-        strategy, options = _feasible(aggregation, len(ids))
-        step, selected = aggregate(strategy, [updates[i] for i in ids], weights, **options)
+        strategy, options = _feasible(step, len(ids))
+        delta, selected = aggregate(strategy, [updates[i] for i in ids], weights, **options)
         chosen = {ids[k] for k in selected}
         for i in ids:
             if i not in chosen:
                 reason[i] = RejectReason.NOT_SELECTED
-        eta = aggregation.step_size(t)
+        eta = step.step_size(t)
         if eta != 1.0:                          # fixed point: round to the nearest unit
-            step = np.rint(eta * np.asarray(step, dtype=np.float64)).astype(np.int64)
-        new_w = np.clip(new_w + step, fmt.lo, fmt.hi)
+            delta = np.rint(eta * np.asarray(delta, dtype=np.float64)).astype(np.int64)
+        new_w = np.clip(new_w + delta, fmt.lo, fmt.hi)
     t_aggregate = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -178,4 +178,4 @@ def evaluate_loss(fed: Federation, w) -> float:
     return float(batch_loss(fed.spec.model, params, fed.dataset.X_test_float, fed.dataset.y_test,
                             dtype="float64"))
 
-__all__ = ["Aggregation", "RoundOutcome", "process_round", "evaluate_loss"]
+__all__ = ["RoundOutcome", "ServerStep", "evaluate_loss", "process_round"]

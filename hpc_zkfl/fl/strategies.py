@@ -1,6 +1,6 @@
-"""Aggregation strategies over int64 fixed-point updates, as pure functions (no transport, as in
-Flower): FedAvg, the product, applied to proven updates; and the robust aggregators that
-defend without proofs, kept as baselines to compare against.
+"""The server's strategies, a registry over int64 fixed-point updates, as pure functions (no
+transport, as in Flower): FedAvg, the product, applied to proven updates; and the robust
+aggregators that defend without proofs, kept as baselines to compare against.
 
 - `coordinate_median`, `trimmed_mean`: coordinate-wise median and trimmed mean (Yin, Chen,
   Ramchandran, Bartlett, "Byzantine-robust distributed learning: towards optimal statistical

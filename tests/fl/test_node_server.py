@@ -11,7 +11,7 @@ from hpc_zkfl.fl.node import FederatedNode
 from hpc_zkfl.fl.server import process_round
 from hpc_zkfl.groth16 import setup
 from hpc_zkfl.io.results import RejectReason
-from hpc_zkfl.fl.federation import aggregation_of, build_federation, initial_model
+from hpc_zkfl.fl.federation import server_step_of, build_federation, initial_model
 from hpc_zkfl.mpi.runtime import node_ranks
 
 CONFIG = """
@@ -55,7 +55,7 @@ def play(fed, rounds=2):
     w, w_prev, outcomes = initial_model(fed), None, []
     for t in range(1, rounds + 1):
         msgs = {n.id: NodeMessage.from_bytes(n.step(t, w, w_prev).to_bytes()) for n in nodes}
-        out = process_round(fed, t, w, msgs, aggregation_of(parse_config("")))
+        out = process_round(fed, t, w, msgs, server_step_of(parse_config("")))
         outcomes.append(out)
         w_prev, w = w, out.w
     return outcomes
@@ -100,7 +100,7 @@ def test_root_survives_any_message(keys):
         2: NodeMessage(2, 2, good.update, good.proof),                        # another round
         # node 3 absent: late
     }
-    out = process_round(fed, 1, w, msgs, aggregation_of(parse_config("")))
+    out = process_round(fed, 1, w, msgs, server_step_of(parse_config("")))
     assert out.reason.tolist() == [RejectReason.ACCEPTED, RejectReason.MALFORMED,
                                    RejectReason.WRONG_ROUND_OR_NODE, RejectReason.LATE]
     assert out.late.tolist() == [False, False, False, True]
@@ -109,7 +109,7 @@ def test_root_survives_any_message(keys):
     out = process_round(fed, 1, w, {0: good, 1: refused,
                                     2: NodeMessage(1, 2, good.update, good.proof[:-1]),
                                     3: NodeMessage(1, 3, good.update, b"\xff" * 128)},
-                        aggregation_of(parse_config("")))
+                        server_step_of(parse_config("")))
     assert out.reason.tolist() == [RejectReason.ACCEPTED, RejectReason.NO_PROOF,
                                    RejectReason.MALFORMED, RejectReason.MALFORMED]
 
@@ -147,17 +147,17 @@ def test_unproven_baselines_accept_poison(keys):
     fed = build_federation(cfg)
     nodes = [FederatedNode(i, fed) for i in range(fed.n_nodes)]
     w = initial_model(fed)
-    out = process_round(fed, 1, w, {n.id: n.step(1, w) for n in nodes}, aggregation_of(cfg))
+    out = process_round(fed, 1, w, {n.id: n.step(1, w) for n in nodes}, server_step_of(cfg))
     assert out.accepted.sum() == 1
     assert (out.reason[~out.accepted] == RejectReason.NOT_SELECTED).all()
 
 
 def test_krum_with_too_few_updates_lowers_f():
-    from hpc_zkfl.fl.server import Aggregation, _feasible
-    assert _feasible(Aggregation("krum", {"n_malicious": 3, "multi": 2}), 6) == (
+    from hpc_zkfl.fl.server import ServerStep, _feasible
+    assert _feasible(ServerStep("krum", {"n_malicious": 3, "multi": 2}), 6) == (
         "krum", {"n_malicious": 1, "multi": 2})
-    assert _feasible(Aggregation("krum", {"n_malicious": 1, "multi": 1}), 2) == ("median", {})
-    assert _feasible(Aggregation("median", {}), 1) == ("median", {})
+    assert _feasible(ServerStep("krum", {"n_malicious": 1, "multi": 1}), 2) == ("median", {})
+    assert _feasible(ServerStep("median", {}), 1) == ("median", {})
 
 
 def test_partial_participation_draws_the_same_nodes_everywhere():
@@ -178,7 +178,7 @@ def test_idle_nodes_are_neither_late_nor_rejected(keys):
     nodes = [FederatedNode(i, fed) for i in range(fed.n_nodes)]
     # Every node answers, the idle ones too: the root ignores what it did not ask for.
     msgs = {n.id: NodeMessage.from_bytes(n.step(t, w).to_bytes()) for n in nodes}
-    out = process_round(fed, t, w, msgs, aggregation_of(parse_config("")))
+    out = process_round(fed, t, w, msgs, server_step_of(parse_config("")))
     assert (out.reason[~part] == RejectReason.IDLE).all()
     assert not out.late.any() and not out.accepted[~part].any()
     for i in np.flatnonzero(part):
@@ -186,14 +186,14 @@ def test_idle_nodes_are_neither_late_nor_rejected(keys):
         assert out.reason[i] == want
     # A participant that did not answer is late; an idle one is still idle.
     quiet = {i: m for i, m in msgs.items() if part[i] and i != np.flatnonzero(part)[0]}
-    out = process_round(fed, t, w, quiet, aggregation_of(parse_config("")))
+    out = process_round(fed, t, w, quiet, server_step_of(parse_config("")))
     assert out.late.sum() == 1 and (out.reason[~part] == RejectReason.IDLE).all()
 
 
 def test_server_learning_rate_scales_and_decays_the_step():
-    from hpc_zkfl.fl.server import Aggregation
-    assert Aggregation().step_size(7) == 1.0
-    decayed = Aggregation(server_lr=0.8, half_life=10.0)
+    from hpc_zkfl.fl.server import ServerStep
+    assert ServerStep().step_size(7) == 1.0
+    decayed = ServerStep(server_lr=0.8, half_life=10.0)
     assert decayed.step_size(1) == 0.8 and decayed.step_size(11) == pytest.approx(0.4)
     text = CONFIG.format(kind="none", extra="").replace("fraction = 0.5", "fraction = 0.0")
     text = text.replace("[attack]", "[aggregation]\nproofs = false\n[attack]")
@@ -202,9 +202,9 @@ def test_server_learning_rate_scales_and_decays_the_step():
     nodes = [FederatedNode(i, fed) for i in range(fed.n_nodes)]
     w = initial_model(fed)
     msgs = {n.id: n.step(3, w) for n in nodes}
-    full = process_round(fed, 3, w, msgs, aggregation_of(cfg)).w - w
+    full = process_round(fed, 3, w, msgs, server_step_of(cfg)).w - w
     half = parse_config(text.replace("proofs = false", "proofs = false\nserver_lr = 2.0\n"
                                      "server_lr_half_life = 1.0"))
-    quarter = process_round(fed, 3, w, msgs, aggregation_of(half)).w - w   # 2 * 2^-2 = 0.5
+    quarter = process_round(fed, 3, w, msgs, server_step_of(half)).w - w   # 2 * 2^-2 = 0.5
     assert np.abs(full).max() > 10
     assert np.array_equal(quarter, np.rint(0.5 * full).astype(np.int64))
