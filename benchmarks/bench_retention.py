@@ -170,10 +170,10 @@ def run_all(args):
                 stale.unlink(missing_ok=True)        # unreadable: start over
         path.with_suffix(".toml").write_text(text)
         if args.jobs == 1:                          # in this process: imports and JIT stay warm
-            from hpc_zkfl.mpi.runtime import run
+            from hpc_zkfl.fl.protocol import run_in_process
             t0 = time.perf_counter()
-            code = run(parse_config(text, str(path.with_suffix(".toml"))), resume=resume,
-                       output=path)
+            code = run_in_process(parse_config(text, str(path.with_suffix(".toml"))), path,
+                                  resume=resume)
             finish(code, path, t0)
             continue
         while len(running) >= args.jobs:

@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -145,29 +146,54 @@ def run_rounds(cfg, fed, transport: Transport, writer, w, w_prev, first_round: i
         bar.close()
 
 
-def run_in_process(cfg, out) -> None:
-    """The whole run of `cfg` in this process, without MPI, into a new results file `out`
-    (its proving key beside it): what `mpiexec -n N hpc-zkfl run` computes, bit for bit."""
-    from pathlib import Path
-
+def open_results(cfg, fed, out, resume: bool, *, n_ranks: int = 1, hosts=(),
+                 registration=None):
+    """The run's results file: created with the run's metadata and start model, or (resume)
+    reopened after its last complete round.  Returns (writer, first round to run, w, w_prev).
+    registration: {node: why} of the nodes refused before round 1."""
+    from hpc_zkfl.backends import resolve_backend
     from hpc_zkfl.io.results import ResultsWriter, collect_metadata, file_sha256
+    from hpc_zkfl.machine import device_name
 
-    from .federation import build_federation, initial_model, make_proving_key
+    from .federation import initial_model
 
     out = Path(out)
-    fed = build_federation(cfg)
+    run_meta = {"registration": {str(i): why for i, why in sorted((registration or {}).items())}}
     if fed.proofs:
-        fed = fed.with_key(make_proving_key(fed, out.with_suffix(".pk"), reuse=False)[0])
-    meta = collect_metadata(cfg.source, cfg.as_dict(), fed.backend, "in process", 1, [])
-    meta["registration"] = {}
-    if fed.proofs:
-        meta["proving_key_sha256"] = file_sha256(out.with_suffix(".pk"))
+        run_meta["proving_key_sha256"] = file_sha256(out.with_suffix(".pk"))
+    if resume:
+        writer = ResultsWriter.open_for_resume(
+            out, n_nodes=fed.n_nodes, n_params=fed.spec.n_params,
+            metadata={"n_ranks": n_ranks, "hosts": list(hosts), **run_meta})
+        done = writer.completed_rounds
+        log.info("resuming %s after round %d of %d", out, done, cfg.run.rounds)
+        return (writer, done + 1, writer.model(done),
+                writer.model(done - 1) if done >= 1 else None)
+    backend = resolve_backend(fed.backend)          # what "auto" picks here
+    meta = collect_metadata(cfg.source, cfg.as_dict(), backend, device_name(backend), n_ranks,
+                            list(hosts))
+    meta.update(run_meta)
     w = initial_model(fed)
     writer = ResultsWriter.create(out, meta, fed.n_nodes, fed.spec.n_params,
                                   fed.spec.fixed_point.frac_bits, fed.malicious,
                                   [fed.attack.kind if m else "none" for m in fed.malicious], w)
+    return writer, 1, w, None
+
+
+def run_in_process(cfg, out, resume: bool = False) -> int:
+    """The whole run of `cfg` in this process, without MPI, into the results file `out` (its
+    proving key beside it; resume: continue it after its last complete round): what
+    `mpiexec -n N hpc-zkfl run` computes, bit for bit.  Returns 0."""
+    from .federation import build_federation, make_proving_key
+
+    out = Path(out)
+    fed = build_federation(cfg)
+    if fed.proofs:
+        fed = fed.with_key(make_proving_key(fed, out.with_suffix(".pk"), reuse=resume)[0])
+    writer, first, w, w_prev = open_results(cfg, fed, out, resume)
     with writer:
-        run_rounds(cfg, fed, InProcess(fed), writer, w, None, 1)
+        run_rounds(cfg, fed, InProcess(fed), writer, w, w_prev, first)
+    return 0
 
 
 def _malformed(t, i):
@@ -184,4 +210,5 @@ def _critical_path(per_node, owner):
     return max(totals.values(), default=0.0)
 
 
-__all__ = ["InProcess", "RoundLog", "Transport", "run_in_process", "run_rounds"]
+__all__ = ["InProcess", "RoundLog", "Transport", "open_results", "run_in_process",
+           "run_rounds"]

@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 from hpc_zkfl.config import RunConfig
-from hpc_zkfl.fl.federation import build_federation, initial_model, make_proving_key
+from hpc_zkfl.fl.federation import build_federation, make_proving_key
 
 from . import wire
 from .wire import Kind, WireError
@@ -386,7 +386,6 @@ class _Root:
         for rank in sorted(self.active):
             self._isend(rank, Kind.SETUP, wire.encode_setup(per_host[self.hosts[rank]],
                                                             key_bytes))
-        return key_bytes
 
     def _refuse_nodes_of(self, rank: int, why: str):
         for i, r in enumerate(self.owner):
@@ -490,46 +489,20 @@ class _Root:
 
     def run(self):
         from hpc_zkfl.fl.node import FederatedNode
-        from hpc_zkfl.fl.protocol import InProcess, run_rounds
-        from hpc_zkfl.io.results import ResultsWriter, collect_metadata, file_sha256
-        from hpc_zkfl.machine import device_name
+        from hpc_zkfl.fl.protocol import InProcess, open_results, run_rounds
         cfg, out = self.cfg, self.out
-        key_bytes = self._handshake()
+        self._handshake()
         fed = self.fed                  # with the key the handshake made
         local = [FederatedNode(i, fed) for i in range(fed.n_nodes) if self.owner[i] == 0]
         self.local = InProcess(fed, local, slow=lambda i: _slow(cfg, i))
         if fed.spec.data_binding:
             self._register()
-        key_digest = file_sha256(out.with_suffix(".pk")) if key_bytes else None
         hosts = [self.hosts.get(r, "unknown") for r in range(self.comm.size)]
-        registration = {str(i): why for i, why in sorted(self.unregistered.items())}
-        if self.resume:
-            extra = {"n_ranks": self.comm.size, "hosts": hosts, "registration": registration}
-            if key_digest:
-                extra["proving_key_sha256"] = key_digest
-            writer = ResultsWriter.open_for_resume(out, n_nodes=fed.n_nodes,
-                                                   n_params=fed.spec.n_params, metadata=extra)
-            done = writer.completed_rounds
-            w = writer.model(done)
-            w_prev = writer.model(done - 1) if done >= 1 else None
-            log.info("resuming %s after round %d of %d", out, done, cfg.run.rounds)
-        else:
-            w = initial_model(fed)
-            w_prev = None
-            from hpc_zkfl.backends import resolve_backend
-            backend = resolve_backend(fed.backend)      # what "auto" picks here
-            meta = collect_metadata(cfg.source, cfg.as_dict(), backend, device_name(backend),
-                                    self.comm.size, hosts)
-            meta["registration"] = registration
-            if key_digest:
-                meta["proving_key_sha256"] = key_digest
-            writer = ResultsWriter.create(out, meta, fed.n_nodes, fed.spec.n_params,
-                                          fed.spec.fixed_point.frac_bits, fed.malicious,
-                                          [fed.attack.kind if m else "none"
-                                           for m in fed.malicious], w)
-            done = 0
+        writer, first, w, w_prev = open_results(cfg, fed, out, self.resume,
+                                                n_ranks=self.comm.size, hosts=hosts,
+                                                registration=self.unregistered)
         try:
-            run_rounds(cfg, fed, self, writer, w, w_prev, done + 1)
+            run_rounds(cfg, fed, self, writer, w, w_prev, first)
         finally:
             try:
                 self._stop_and_drain()
