@@ -1,0 +1,61 @@
+"""The round protocol in one process (hpc_zkfl.fl.protocol): a run resumed after its last
+complete round ends where an uninterrupted one does, and the in-memory recorder sees the same
+rounds as the results file."""
+import numpy as np
+
+from hpc_zkfl.config import parse_config
+from hpc_zkfl.fl.federation import build_federation, initial_model
+from hpc_zkfl.fl.protocol import InProcess, RoundLog, run_in_process, run_rounds
+from hpc_zkfl.io.results import load_results
+
+CONFIG = """
+[run]
+seed = 4
+rounds = {rounds}
+
+[data]
+dataset = "breast_cancer"
+
+[nodes]
+count = 4
+
+[model]
+kind = "logistic"
+batch_size = 8
+learning_rate = 0.5
+norm_bound = 4.0
+
+[aggregation]
+proofs = {proofs}
+
+[attack]
+kind = "sign_flip"
+fraction = 0.25
+"""
+
+
+def test_a_resumed_in_process_run_ends_like_a_whole_one(tmp_path):
+    whole, part = tmp_path / "whole.h5", tmp_path / "part.h5"
+    run_in_process(parse_config(CONFIG.format(rounds=3, proofs="true")), whole)
+    run_in_process(parse_config(CONFIG.format(rounds=1, proofs="true")), part)
+    key = part.with_suffix(".pk").read_bytes()
+    run_in_process(parse_config(CONFIG.format(rounds=3, proofs="true")), part, resume=True)
+    assert part.with_suffix(".pk").read_bytes() == key              # the run's key, reused
+    a, b = load_results(whole), load_results(part)
+    assert np.array_equal(a.models, b.models)
+    assert np.array_equal(a.nodes["reject_reason"], b.nodes["reject_reason"])
+    assert len(b.metadata["resumes"]) == 1
+
+
+def test_the_round_log_sees_what_the_file_records(tmp_path):
+    cfg = parse_config(CONFIG.format(rounds=2, proofs="false"))
+    out = tmp_path / "run.h5"
+    run_in_process(cfg, out)
+    fed = build_federation(cfg)
+    log = RoundLog()
+    run_rounds(cfg, fed, InProcess(fed), log, initial_model(fed), None, 1)
+    res = load_results(out)
+    assert [r.round for r in log.records] == [1, 2]
+    assert np.array_equal(np.stack([r.w for r in log.records]), res.models[1:])
+    assert np.array_equal(np.stack([r.reject_reason for r in log.records]),
+                          res.nodes["reject_reason"])
