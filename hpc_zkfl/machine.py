@@ -39,6 +39,20 @@ def memory_total() -> int | None:
         return None
 
 
+def memory_available() -> int:
+    """Bytes of memory available to new processes: MemAvailable of /proc/meminfo, else
+    MemTotal, else the physical memory (0 when the system says nothing)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            info = dict(line.split(":", 1) for line in f if ":" in line)
+        for key in ("MemAvailable", "MemTotal"):
+            if key in info:
+                return int(info[key].split()[0]) * 1024
+    except (OSError, ValueError):
+        pass                            # no /proc (not Linux): the physical memory below
+    return memory_total() or 0
+
+
 def cores_usable() -> int | None:
     """Cores this process may run on (its affinity mask, which batch schedulers narrow);
     all the host's cores where there is no mask; None when even that is unknown."""

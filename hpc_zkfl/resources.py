@@ -177,9 +177,9 @@ class Estimate:
 
 
 def domain_size(constraints: int, public: int) -> int:
-    """`hpc_zkfl.groth16.r1cs_to_qap.domain_size` without its limit: the next power of two
-    >= constraints + public + 1."""
-    return 1 << max(1, (constraints + public).bit_length())
+    """`hpc_zkfl.groth16.r1cs_to_qap.domain_size` without its limit."""
+    from hpc_zkfl.groth16.r1cs_to_qap import domain_size_for
+    return domain_size_for(constraints, public)
 
 
 def proving_key_bytes(size: StatementSize, domain: int) -> int:
@@ -253,20 +253,9 @@ def estimate(cfg: RunConfig) -> Estimate:
 
 
 def available_memory() -> int:
-    """Bytes of memory available to new processes on this host: MemAvailable of
-    /proc/meminfo, else MemTotal, else the physical memory."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            info = dict(line.split(":", 1) for line in f if ":" in line)
-        for key in ("MemAvailable", "MemTotal"):
-            if key in info:
-                return int(info[key].split()[0]) * 1024
-    except (OSError, ValueError):
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return 0
+    """Bytes of memory available to new processes on this host (`hpc_zkfl.machine`)."""
+    from hpc_zkfl.machine import memory_available
+    return memory_available()
 
 
 def local_ranks(environ=None) -> int:

@@ -55,7 +55,7 @@ class InProcess:
         self.unregistered = {}
 
     def start_round(self, t, w, w_prev):
-        pass
+        """Nothing to send: `collect` computes the nodes with the round's model."""
 
     def collect(self, t, t_start, deadline, w, w_prev):
         from .message import NodeMessage

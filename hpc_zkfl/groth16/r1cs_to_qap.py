@@ -29,11 +29,17 @@ from hpc_zkfl.backends import as_backend, supports
 COSET_SHIFT = FR_MULTIPLICATIVE_GENERATOR
 
 
+def domain_size_for(n_constraints: int, n_public: int) -> int:
+    """The next power of two >= n_constraints + n_public + 1, whether or not Fr has a domain
+    that large (`domain_size` refuses one it has not; estimates need the figure anyway)."""
+    return 1 << max(1, (n_constraints + n_public).bit_length())
+
+
 def domain_size(r1cs) -> int:
     """The evaluation domain size n: the next power of two >= m + n_public + 1."""
-    rows = r1cs.n_constraints + r1cs.n_public + 1
-    n = 1 << max(1, (rows - 1).bit_length())
+    n = domain_size_for(r1cs.n_constraints, r1cs.n_public)
     if n.bit_length() - 1 > FR_TWO_ADICITY:
+        rows = r1cs.n_constraints + r1cs.n_public + 1
         raise ValueError(f"{rows} constraint rows exceed the largest radix-2 domain of Fr")
     return n
 

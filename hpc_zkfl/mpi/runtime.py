@@ -238,6 +238,11 @@ class _Root:
         self._sends = []                # (request, buffer) of frames still in flight
         self.local = None               # InProcess: the nodes the root hosts (one rank: all)
         self._warned = {}
+        # The largest frame of each kind the root receives.  Any other tag (the kinds the
+        # root only sends, or none of ours) has cap 0: dropped unread, out of MPI's queue.
+        self._caps = {kind: wire.max_frame_size(kind, n_nodes=fed.n_nodes,
+                                                n_params=fed.spec.n_params)
+                      for kind in (Kind.HELLO, Kind.REGISTER, Kind.RESULT, Kind.DONE)}
 
     # -- transport ------------------------------------------------------------------------
 
@@ -289,7 +294,7 @@ class _Root:
                 continue
             rank, tag, size = status.Get_source(), status.Get_tag(), status.Get_count(MPI.BYTE)
             kind = wire.KIND_OF_TAG.get(tag)
-            cap = self._cap(kind)
+            cap = self._caps.get(kind, 0)
             if size > cap:
                 self._discard(rank, tag)
                 self._warn(rank, "sent %s bytes under MPI tag %d (cap %d): dropped unread",
@@ -304,13 +309,6 @@ class _Root:
             return rank, kind, bytes(buf)
         return None
 
-    def _cap(self, kind) -> int:
-        """The largest frame of this kind the root receives (0 for a tag of no kind of ours:
-        the frame is dropped unread, which still takes it out of MPI's queue)."""
-        if kind is None or kind in (Kind.SETUP, Kind.ROUND, Kind.STOP):
-            return 0                    # the root sends these, it never receives them
-        return wire.max_frame_size(kind, n_nodes=self.fed.n_nodes,
-                                   n_params=self.fed.spec.n_params)
 
     def _discard(self, rank: int, tag: int):
         """Take an unwanted message out of MPI's queue without allocating its size: a receive
@@ -319,7 +317,7 @@ class _Root:
         try:
             self.comm.Recv([bytearray(1), MPI.BYTE], source=rank, tag=tag)
         except MPI.Exception:
-            pass
+            return                      # the truncation error: expected, the message is gone
 
     def _gather(self, kind: Kind, ranks: set, deadline: float) -> dict:
         """{rank: frame} of one `kind` frame from each of `ranks` before the deadline; other
@@ -341,9 +339,7 @@ class _Root:
         strictly), a late RESULT is dropped quietly, anything else is warned about."""
         if kind == Kind.DONE:
             self._done(rank, data)
-        elif kind == Kind.RESULT:
-            pass
-        elif data is not None:
+        elif kind != Kind.RESULT and data is not None:
             self._warn(rank, "sent an unexpected %s frame (%d bytes): dropped",
                        kind.name if kind else "untagged", len(data))
 
