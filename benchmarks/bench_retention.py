@@ -231,15 +231,16 @@ def honest_only_accuracy(cfg) -> float:
     only decide which updates are aggregated, so a proven run that rejected exactly the
     malicious updates is this federation.  The same round protocol as every run."""
     from hpc_zkfl.config import with_overrides
-    from hpc_zkfl.fl.federation import build_federation, initial_model
+    from hpc_zkfl.fl.federation import build_federation
     from hpc_zkfl.fl.node import FederatedNode
-    from hpc_zkfl.fl.protocol import InProcess, RoundLog, run_rounds
+    from hpc_zkfl.fl.protocol import InProcess, RoundLog, RoundPlan, run_rounds
 
     unproven = with_overrides(cfg, {"aggregation.proofs": False})
     fed = build_federation(unproven, with_statement=False)
     honest = [FederatedNode(i, fed) for i in range(fed.n_nodes) if not fed.malicious[i]]
     rounds = RoundLog()
-    run_rounds(unproven, fed, InProcess(fed, honest), rounds, initial_model(fed), None, 1)
+    run_rounds(RoundPlan.of(unproven, 1), fed, InProcess(fed, honest), rounds,
+               fed.initial_model(), None)
     return rounds.records[-1].accuracy if rounds.records else float("nan")
 
 

@@ -19,17 +19,19 @@ if sys.version_info >= (3, 11):
 else:                                   # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from hpc_zkfl.backends import run_backends
-from hpc_zkfl.fl.attacks import ATTACK_KINDS, ATTACK_OPTIONS, REPLAY_SOURCES
-from hpc_zkfl.fl.data import DATASETS, PARTITIONS
-from hpc_zkfl.fl.strategies import AGGREGATORS
-from hpc_zkfl.models.spec import MODEL_NAMES
+from hpc_zkfl import names
+from hpc_zkfl.names import ATTACK_OPTIONS
 
-# Every name a config may use is read from the module that implements it.
-STRATEGIES = tuple(AGGREGATORS)
-# "auto" and what it may pick, from the backend registry; not the reference and cuda-host
-# backends, tools for checking the others that would take hours over a run.
-BACKENDS = run_backends()
+# Every name a config may use is the registry's (hpc_zkfl/names.py), which the implementations
+# read too.  Backends: "auto" and what it may pick; not the reference and cuda-host backends,
+# tools for checking the others that would take hours over a run.
+ATTACK_KINDS = tuple(names.ATTACKS)
+REPLAY_SOURCES = tuple(names.REPLAY_SOURCES)
+DATASETS = tuple(names.DATASETS)
+PARTITIONS = tuple(names.PARTITIONS)
+MODEL_NAMES = tuple(names.MODELS)
+STRATEGIES = tuple(names.STRATEGIES)
+BACKENDS = names.RUN_BACKENDS
 
 
 class ConfigError(ValueError):

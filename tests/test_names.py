@@ -1,34 +1,72 @@
-"""One list of names for each kind of thing a run can choose (attacks, strategies, partitions,
-datasets, models, backends): the config reads it from the module that implements it, the
-federation passes every option through, and the README documents every name."""
+"""One registry of names (hpc_zkfl/names.py) for each kind of thing a run can choose
+(attacks, strategies, partitions, datasets, models, backends): the implementations, config
+validation, the report and the docs read it, and these tests fail when any of them disagree.
+The federation passes every option through, and the README documents every name."""
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from hpc_zkfl import config
-from hpc_zkfl.backends import run_backends
+from hpc_zkfl import config, names
+from hpc_zkfl.backends import registered_backends, run_backends
 from hpc_zkfl.config import parse_config
 from hpc_zkfl.fl.attacks import (ATTACK_KINDS, ATTACK_OPTIONS, DATA_POISONING, MODEL_POISONING,
-                                 REPLAY_SOURCES)
-from hpc_zkfl.fl.data import DATASETS, PARTITIONS
-from hpc_zkfl.fl.federation import server_step_of, build_federation
-from hpc_zkfl.fl.strategies import AGGREGATORS, aggregator_options
-from hpc_zkfl.models.spec import MODEL_NAMES
+                                 REPLAY_SOURCES, Attack)
+from hpc_zkfl.fl.data import DATASETS, PARTITIONS, load_dataset, make_partition
+from hpc_zkfl.fl.federation import build_federation, server_step_of
+from hpc_zkfl.fl.strategies import AGGREGATORS, aggregate, aggregator_options
+from hpc_zkfl.models.spec import MODEL_NAMES, param_shapes
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
 
 
-def test_config_reads_the_implementations_names():
-    assert config.STRATEGIES == tuple(AGGREGATORS)
-    assert config.PARTITIONS is PARTITIONS and config.REPLAY_SOURCES is REPLAY_SOURCES
+def test_the_implementations_have_exactly_the_registrys_names():
+    assert ATTACK_KINDS == tuple(names.ATTACKS)
+    assert REPLAY_SOURCES == tuple(names.REPLAY_SOURCES)
+    assert tuple(AGGREGATORS) == tuple(names.STRATEGIES)
+    assert DATASETS == tuple(names.DATASETS) and PARTITIONS == tuple(names.PARTITIONS)
+    assert MODEL_NAMES == tuple(names.MODELS)
+    assert set(registered_backends()) == set(names.BACKENDS) - {"auto"}
+    assert run_backends() == names.RUN_BACKENDS
+
+
+def test_every_registered_name_works():
+    """Each name is implemented, not only listed: a dataset loads, a partition cuts, a model
+    has parameters, a strategy aggregates, an attack is built with its options."""
+    ds = load_dataset("breast_cancer", seed=0)
+    for name in names.DATASETS:
+        assert load_dataset(name, seed=0).n_train > 0, name
+    for name in names.PARTITIONS:
+        parts = make_partition(ds, 4, name, 0.5, 0, per_node=8)
+        assert len(parts) == 4 and all(len(p) for p in parts), name
+    for name in names.MODELS:
+        assert param_shapes(name, 5, 2, hidden=4), name
+    updates = [np.arange(6, dtype=np.int64) * k for k in range(1, 8)]
+    for name in names.STRATEGIES:
+        options = {"n_malicious": 1} if name == "krum" else {}
+        delta, used = aggregate(name, updates, [1] * 7, **options)
+        assert delta.shape == (6,) and len(used) >= 1, name
+    for kind in names.ATTACKS:
+        Attack(kind, 0.5 if kind != "none" else 0.0, dict(ATTACK_OPTIONS.get(kind, {})))
+
+
+def test_config_validation_reads_the_registry():
+    assert config.STRATEGIES == tuple(names.STRATEGIES)
+    assert config.PARTITIONS == PARTITIONS and config.REPLAY_SOURCES == REPLAY_SOURCES
     assert config.BACKENDS == run_backends()
     checks = config._CHECKS
-    for section, key, names in (("attack", "kind", ATTACK_KINDS), ("data", "dataset", DATASETS),
-                                ("model", "kind", MODEL_NAMES), ("data", "partition", PARTITIONS),
-                                ("aggregation", "strategy", tuple(AGGREGATORS))):
+    for (section, key), registered in names.CONFIG_KEYS.items():
         accept = checks[section][1][key][0]
-        assert all(accept(n) for n in names) and not accept("no-such-name"), (section, key)
+        assert all(accept(n) for n in registered) and not accept("no-such-name"), (section, key)
+    for name in names.CHECK_ONLY_BACKENDS:      # tools for the tests, never a run's backend
+        assert not checks["run"][1]["backend"][0](name)
+
+
+def test_the_names_page_is_the_registrys():
+    """docs/names.md is `python -m hpc_zkfl.names`; regenerate it when the registry changes."""
+    assert (ROOT / "docs" / "names.md").read_text() == names.markdown()
 
 
 def test_every_attack_is_classified():
@@ -62,8 +100,8 @@ def test_every_strategy_option_comes_from_the_config(strategy):
     assert set(agg.options or {}) == set(aggregator_options(strategy))
 
 
-@pytest.mark.parametrize("name", [*ATTACK_KINDS, *AGGREGATORS, *DATASETS, *MODEL_NAMES,
-                                  *PARTITIONS, *run_backends()])
+@pytest.mark.parametrize("name", [n for registered in names.CONFIG_KEYS.values()
+                                  for n in registered])
 def test_the_readme_documents_every_name(name):
     if name == "none":
         return

@@ -24,6 +24,8 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
+from hpc_zkfl.names import CHECK_ONLY_BACKENDS
+
 from .api import CAPABILITIES, Backend, contract_problems, supports
 
 __all__ = [
@@ -49,8 +51,8 @@ AUTO = "auto"
 # Order in which "auto" tries the registered backends.
 _AUTO_PREFERENCE = ("gpu", "cpu")
 # Backends "auto" never picks: the py_ecc reference and the host build of the CUDA kernels
-# are for checking, not for running.
-_NEVER_AUTO = ("reference", "cuda-host")
+# are for checking, not for running (the registry's list, hpc_zkfl/names.py).
+_NEVER_AUTO = CHECK_ONLY_BACKENDS
 
 
 class BackendUnavailableError(RuntimeError):

@@ -31,31 +31,13 @@ from numbers import Integral, Real
 
 import numpy as np
 
-ATTACK_KINDS = ("none", "scaling", "sign_flip", "gaussian", "label_flip", "free_rider", "replay",
-                "malformed")
-MODEL_POISONING = ("scaling", "sign_flip", "gaussian", "free_rider", "replay", "malformed")
-DATA_POISONING = ("label_flip",)
-DESCRIPTIONS = {
-    "none": "honest: the node sends its proven update",
-    "scaling": "update multiplied by `scale` (default 10)",
-    "sign_flip": "update negated and multiplied by `scale` (default 1)",
-    "gaussian": "Gaussian noise of standard deviation `noise_std` (real units, default 1) "
-                "added to every coordinate",
-    "label_flip": "honest, proven training on flipped labels n_classes - 1 - y "
-                  "(data poisoning)",
-    "free_rider": "zero update, no training",
-    "replay": "resends this node's message of the previous round (`source` = old_round) or "
-              "another node's of this round (other_node)",
-    "malformed": "proof replaced by random bytes, truncated, or bit-flipped",
-}
-REPLAY_SOURCES = ("old_round", "other_node")
-# kind -> {option: default}; a kind absent here takes no options.
-ATTACK_OPTIONS = {
-    "scaling": {"scale": 10.0},
-    "sign_flip": {"scale": 1.0},
-    "gaussian": {"noise_std": 1.0},
-    "replay": {"source": "old_round"},
-}
+from hpc_zkfl import names
+from hpc_zkfl.names import ATTACK_OPTIONS, DATA_POISONING, MODEL_POISONING
+
+# The names (and what each attack does) are the registry's, hpc_zkfl/names.py.
+ATTACK_KINDS = tuple(names.ATTACKS)
+DESCRIPTIONS = names.ATTACKS
+REPLAY_SOURCES = tuple(names.REPLAY_SOURCES)
 
 
 def _positive_number(value, what: str) -> float:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hpc_zkfl import names
 from hpc_zkfl.models.spec import FeatureRange
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
     "sample_batch",
 ]
 
-DATASETS = ("digits", "breast_cancer")
+DATASETS = tuple(names.DATASETS)         # the registry's, hpc_zkfl/names.py
 
 # Redraws of the whole Dirichlet partition before the deterministic repair takes over; with
 # small alpha and many nodes a draw that gives every node min_samples can be very unlikely.
@@ -155,7 +156,7 @@ def _check_nodes(n_samples: int, n_nodes: int, min_samples: int = 1):
 
 
 # The partitions a run may ask for ([data] partition), each a function below.
-PARTITIONS = ("iid", "dirichlet", "shared")
+PARTITIONS = tuple(names.PARTITIONS)
 
 
 def make_partition(dataset: Dataset, n_nodes: int, kind: str, alpha: float, seed: int,

@@ -2,8 +2,10 @@
 transport (the MPI runtime, the in-process runs of the tests and benchmarks).
 
 `build_federation` is deterministic from the config: data, partition, statement, attack and
-malicious nodes; `initial_model` the start model; `server_step_of` the server's strategy and
-step; `make_proving_key` the key the root makes (or reloads) and hands to the nodes.
+malicious nodes.  The federation then gives the start model (`initial_model`), its proving key
+(`with_proving_key`: made by the root, or reloaded on resume, and handed to the nodes) and its
+results file (`open_results`: created with the run's metadata, or reopened to resume);
+`server_step_of` is the server's strategy and step size.
 """
 import logging
 import os
@@ -23,11 +25,14 @@ log = logging.getLogger("hpc_zkfl.run")
 
 @dataclass(frozen=True)
 class Federation:
-    """What every rank knows about a run: data, partition, statement, keys and attack.
+    """What every rank knows about a run: data, partition, statement, keys and attack, and the
+    configuration they come from.
 
     Immutable: built once from the config (`build_federation`); the proving key, which the
-    root makes after the statement exists, gives a new federation (`with_key`).  `trees` is
-    a cache of the nodes' Merkle trees, filled on first use."""
+    root makes after the statement exists, gives a new federation (`with_key`,
+    `with_proving_key`).  `trees` is a cache of the nodes' Merkle trees, filled on first use.
+    `config` is None for a federation built directly from its parts (`run_fixed_fedavg`),
+    which has no results file."""
 
     dataset: Dataset
     partition: list
@@ -41,6 +46,7 @@ class Federation:
     backend: str = "auto"
     trees: dict = field(default_factory=dict)       # node -> DatasetTree (data binding)
     per_round: int = 0                  # participants per round; 0: every node, every round
+    config: object = None               # the RunConfig it was built from
 
     @property
     def n_nodes(self) -> int:
@@ -49,6 +55,73 @@ class Federation:
     def with_key(self, proving_key) -> "Federation":
         """This federation with the run's proving key (the tree cache is shared)."""
         return replace(self, proving_key=proving_key)
+
+    def with_proving_key(self, key_path: Path, reuse: bool) -> tuple:
+        """The root's key: the one stored at key_path when resuming (the CLI has checked its
+        digest against the results file), else a new setup, stored atomically for a later
+        resume.  Returns (this federation with the key, the key's bytes for the nodes)."""
+        from hpc_zkfl.groth16 import setup
+        from hpc_zkfl.groth16.formats import pk_from_bytes, pk_to_bytes
+        key_path = Path(key_path)
+        if reuse and key_path.exists():
+            data = key_path.read_bytes()
+            log.info("proving key: %s (reused)", key_path)
+            return self.with_key(pk_from_bytes(data, subgroup_check=False)), data
+        t0 = time.perf_counter()
+        pk = setup(self.statement.r1cs, backend=self.backend)
+        data = pk_to_bytes(pk)
+        key_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = key_path.with_name(key_path.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, key_path)
+        log.info("setup: %d constraints, %.1f s, key %s", self.statement.n_constraints,
+                 time.perf_counter() - t0, key_path)
+        return self.with_key(pk), data
+
+    def initial_model(self) -> np.ndarray:
+        """The start model, deterministic from the seed (the float yardstick's initialisation
+        on the fixed-point grid)."""
+        from hpc_zkfl.fl.float_reference import init_params
+        from hpc_zkfl.models import flatten
+        spec = self.spec
+        params = init_params(spec.model, spec.n_features, spec.n_classes,
+                             hidden=spec.hidden or None, seed=self.seed)
+        return spec.fixed_point.encode(flatten(spec, params))
+
+    def open_results(self, out, resume: bool, *, n_ranks: int = 1, hosts=(),
+                     registration=None) -> tuple:
+        """The run's results file: created with the run's metadata and start model, or
+        (resume) reopened after its last complete round.  Returns (writer, first round to run,
+        w, w_prev).  registration: {node: why} of the nodes refused before round 1."""
+        from hpc_zkfl.backends import resolve_backend
+        from hpc_zkfl.io.results import ResultsWriter, collect_metadata, file_sha256
+        from hpc_zkfl.machine import device_name
+
+        if self.config is None:
+            raise ValueError("a federation built without a run configuration has no results "
+                             "file")
+        cfg, out = self.config, Path(out)
+        run_meta = {"registration": {str(i): why
+                                     for i, why in sorted((registration or {}).items())}}
+        if self.proofs:
+            run_meta["proving_key_sha256"] = file_sha256(out.with_suffix(".pk"))
+        if resume:
+            writer = ResultsWriter.open_for_resume(
+                out, n_nodes=self.n_nodes, n_params=self.spec.n_params,
+                metadata={"n_ranks": n_ranks, "hosts": list(hosts), **run_meta})
+            done = writer.completed_rounds
+            log.info("resuming %s after round %d of %d", out, done, cfg.run.rounds)
+            return (writer, done + 1, writer.model(done),
+                    writer.model(done - 1) if done >= 1 else None)
+        backend = resolve_backend(self.backend)         # what "auto" picks here
+        meta = collect_metadata(cfg.source, cfg.as_dict(), backend, device_name(backend),
+                                n_ranks, list(hosts))
+        meta.update(run_meta)
+        w = self.initial_model()
+        kinds = [self.attack.kind if m else "none" for m in self.malicious]
+        writer = ResultsWriter.create(out, meta, self.n_nodes, self.spec.n_params,
+                                      self.spec.fixed_point.frac_bits, self.malicious, kinds, w)
+        return writer, 1, w, None
 
     def node_rng(self, round_index: int, node_id: int, purpose: int) -> np.random.Generator:
         return np.random.default_rng(np.random.SeedSequence([self.seed, round_index, node_id,
@@ -108,10 +181,11 @@ def build_federation(cfg, proving_key=None, with_statement=True):
     proofs = cfg.aggregation.proofs
     statement = NodeStatement(spec) if proofs and with_statement else None
     return Federation(dataset, partition, spec, seed, attack, malicious, proofs, statement,
-                      proving_key, cfg.run.backend, per_round=cfg.nodes.per_round)
+                      proving_key, cfg.run.backend, per_round=cfg.nodes.per_round, config=cfg)
 
 
 def server_step_of(cfg):
+    """The server's strategy, its options and step size, from the [aggregation] table."""
     from hpc_zkfl.fl.server import ServerStep
     g = cfg.aggregation
     options = {"trimmed_mean": {"trim_fraction": g.trim_fraction},
@@ -119,38 +193,4 @@ def server_step_of(cfg):
     return ServerStep(g.strategy, options.get(g.strategy, {}), g.server_lr, g.server_lr_half_life)
 
 
-def initial_model(fed) -> np.ndarray:
-    """The start model, deterministic from the seed (the float yardstick's initialisation on
-    the fixed-point grid)."""
-    from hpc_zkfl.fl.float_reference import init_params
-    from hpc_zkfl.models import flatten
-    spec = fed.spec
-    params = init_params(spec.model, spec.n_features, spec.n_classes, hidden=spec.hidden or None,
-                         seed=fed.seed)
-    return spec.fixed_point.encode(flatten(spec, params))
-
-
-def make_proving_key(fed, key_path: Path, reuse: bool):
-    """The run's proving key: the one stored at key_path when resuming (the CLI has checked its
-    digest against the results file), else a new setup (stored atomically for a later
-    resume).  Returns (key, its bytes)."""
-    from hpc_zkfl.groth16 import setup
-    from hpc_zkfl.groth16.formats import pk_from_bytes, pk_to_bytes
-    if reuse and key_path.exists():
-        data = key_path.read_bytes()
-        log.info("proving key: %s (reused)", key_path)
-        return pk_from_bytes(data, subgroup_check=False), data
-    t0 = time.perf_counter()
-    pk = setup(fed.statement.r1cs, backend=fed.backend)
-    data = pk_to_bytes(pk)
-    key_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = key_path.with_name(key_path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, key_path)
-    log.info("setup: %d constraints, %.1f s, key %s", fed.statement.n_constraints,
-             time.perf_counter() - t0, key_path)
-    return pk, data
-
-
-__all__ = ["Federation", "server_step_of", "build_federation", "initial_model",
-           "make_proving_key", "merkle_depth_for"]
+__all__ = ["Federation", "build_federation", "merkle_depth_for", "server_step_of"]

@@ -13,11 +13,13 @@ writer's `append_round`.
                        writer.append_round(...)               the round is complete on disk
 """
 import logging
+import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -82,35 +84,56 @@ class RoundLog:
         self.records.append(record)
 
 
-def run_rounds(cfg, fed, transport: Transport, writer, w, w_prev, first_round: int) -> None:
-    """Rounds first_round..cfg.run.rounds of the run, each recorded by `writer` before the
-    next starts.  Progress: a bar on a terminal, one log line a round otherwise."""
+@dataclass(frozen=True)
+class RoundPlan:
+    """Which rounds to run and how the server steps: rounds first..last of a run of `total`,
+    each waiting at most deadline_s for the nodes."""
+
+    first: int
+    last: int
+    step: object                        # hpc_zkfl.fl.server.ServerStep
+    deadline_s: float = math.inf
+    kill_after_round: int = 0           # fault injection: the root dies after this round
+    total: int = 0                      # rounds of the whole run (progress); 0: last
+    show_progress: bool = True
+
+    @classmethod
+    def of(cls, cfg, first: int) -> "RoundPlan":
+        """Rounds first..cfg.run.rounds of the run `cfg` describes."""
+        from .federation import server_step_of
+        return cls(first, cfg.run.rounds, server_step_of(cfg), cfg.run.round_deadline_s,
+                   cfg.faults.kill_after_round, cfg.run.rounds)
+
+
+def run_rounds(plan: RoundPlan, fed, transport: Transport, writer, w, w_prev,
+               on_round: Callable = None) -> tuple:
+    """The rounds of `plan`, each recorded by `writer` before the next starts; on_round(t,
+    outcome) after each (the server's `RoundOutcome`).  Progress: a bar on a terminal, one log
+    line a round otherwise.  Returns the last two models (w, w_prev)."""
     from tqdm import tqdm
 
-    from hpc_zkfl.io.results import RoundRecord
-
-    from .federation import server_step_of
     from .message import NodeMessage
+    from .record import RoundRecord
     from .server import process_round
     from .verdicts import RejectReason
 
-    step = server_step_of(cfg)
     verified = 0
     interactive = sys.stderr.isatty()
-    bar = tqdm(total=cfg.run.rounds, initial=first_round - 1, desc="rounds", unit="round",
-               disable=None if interactive else True)
+    total = plan.total or plan.last
+    bar = tqdm(total=total, initial=plan.first - 1, desc="rounds", unit="round",
+               disable=None if interactive and plan.show_progress else True)
     try:
-        for t in range(first_round, cfg.run.rounds + 1):
+        for t in range(plan.first, plan.last + 1):
             t_start = time.perf_counter()
             transport.start_round(t, w, w_prev)
-            deadline = t_start + cfg.run.round_deadline_s
+            deadline = t_start + plan.deadline_s
             messages, stale = transport.collect(t, t_start, deadline, w, w_prev)
             t_gather = time.perf_counter() - t_start
             if stale:
                 log.info("round %d: dropped %d late message(s) of earlier rounds", t, stale)
             judged = {i: (m if isinstance(m, NodeMessage) else _malformed(t, i))
                       for i, m in messages.items()}
-            outcome = process_round(fed, t, w, judged, step, transport.commitments,
+            outcome = process_round(fed, t, w, judged, plan.step, transport.commitments,
                                     unregistered=transport.unregistered)
             prove_time = np.array([judged[i].prove_seconds if i in judged else np.nan
                                    for i in range(fed.n_nodes)])
@@ -126,9 +149,11 @@ def run_rounds(cfg, fed, transport: Transport, writer, w, w_prev, first_round: i
                 update_norm=outcome.update_norm, w=outcome.w, times=times,
                 write_started=time.perf_counter(), round_started=t_start)
             writer.append_round(record)
-            if t == cfg.faults.kill_after_round:
+            if t == plan.kill_after_round:
                 log.warning("fault injection: the root dies after round %d", t)
                 os._exit(137)                   # as a killed job: no clean-up, no finalize
+            if on_round is not None:
+                on_round(t, outcome)
             idle = outcome.reason == RejectReason.IDLE
             verified += int(np.sum(~outcome.late & ~idle)) if fed.proofs else 0
             w_prev, w = w, outcome.w
@@ -138,61 +163,28 @@ def run_rounds(cfg, fed, transport: Transport, writer, w, w_prev, first_round: i
             bar.update(1)
             bar.set_postfix(acc=f"{outcome.accuracy:.3f}", accepted=accepted,
                             rejected=rejected, late=late, proofs_checked=verified)
-            if not interactive:                 # a batch log: one line a round
+            if not interactive and plan.show_progress:      # a batch log: one line a round
                 log.info("round %d/%d: accuracy %.4f, accepted %d, rejected %d, late %d, "
-                         "%.2f s", t, cfg.run.rounds, outcome.accuracy, accepted, rejected,
+                         "%.2f s", t, total, outcome.accuracy, accepted, rejected,
                          late, time.perf_counter() - t_start)
     finally:
         bar.close()
-
-
-def open_results(cfg, fed, out, resume: bool, *, n_ranks: int = 1, hosts=(),
-                 registration=None):
-    """The run's results file: created with the run's metadata and start model, or (resume)
-    reopened after its last complete round.  Returns (writer, first round to run, w, w_prev).
-    registration: {node: why} of the nodes refused before round 1."""
-    from hpc_zkfl.backends import resolve_backend
-    from hpc_zkfl.io.results import ResultsWriter, collect_metadata, file_sha256
-    from hpc_zkfl.machine import device_name
-
-    from .federation import initial_model
-
-    out = Path(out)
-    run_meta = {"registration": {str(i): why for i, why in sorted((registration or {}).items())}}
-    if fed.proofs:
-        run_meta["proving_key_sha256"] = file_sha256(out.with_suffix(".pk"))
-    if resume:
-        writer = ResultsWriter.open_for_resume(
-            out, n_nodes=fed.n_nodes, n_params=fed.spec.n_params,
-            metadata={"n_ranks": n_ranks, "hosts": list(hosts), **run_meta})
-        done = writer.completed_rounds
-        log.info("resuming %s after round %d of %d", out, done, cfg.run.rounds)
-        return (writer, done + 1, writer.model(done),
-                writer.model(done - 1) if done >= 1 else None)
-    backend = resolve_backend(fed.backend)          # what "auto" picks here
-    meta = collect_metadata(cfg.source, cfg.as_dict(), backend, device_name(backend), n_ranks,
-                            list(hosts))
-    meta.update(run_meta)
-    w = initial_model(fed)
-    writer = ResultsWriter.create(out, meta, fed.n_nodes, fed.spec.n_params,
-                                  fed.spec.fixed_point.frac_bits, fed.malicious,
-                                  [fed.attack.kind if m else "none" for m in fed.malicious], w)
-    return writer, 1, w, None
+    return w, w_prev
 
 
 def run_in_process(cfg, out, resume: bool = False) -> int:
     """The whole run of `cfg` in this process, without MPI, into the results file `out` (its
     proving key beside it; resume: continue it after its last complete round): what
     `mpiexec -n N hpc-zkfl run` computes, bit for bit.  Returns 0."""
-    from .federation import build_federation, make_proving_key
+    from .federation import build_federation
 
     out = Path(out)
     fed = build_federation(cfg)
     if fed.proofs:
-        fed = fed.with_key(make_proving_key(fed, out.with_suffix(".pk"), reuse=resume)[0])
-    writer, first, w, w_prev = open_results(cfg, fed, out, resume)
+        fed, _ = fed.with_proving_key(out.with_suffix(".pk"), reuse=resume)
+    writer, first, w, w_prev = fed.open_results(out, resume)
     with writer:
-        run_rounds(cfg, fed, InProcess(fed), writer, w, w_prev, first)
+        run_rounds(RoundPlan.of(cfg, first), fed, InProcess(fed), writer, w, w_prev)
     return 0
 
 
@@ -210,5 +202,5 @@ def _critical_path(per_node, owner):
     return max(totals.values(), default=0.0)
 
 
-__all__ = ["InProcess", "RoundLog", "Transport", "open_results", "run_in_process",
+__all__ = ["InProcess", "RoundLog", "RoundPlan", "Transport", "run_in_process",
            "run_rounds"]

@@ -4,7 +4,8 @@ proofs, aggregate the accepted updates, evaluate the new global model.
 Reasons for rejecting a node's update (codes of `hpc_zkfl.fl.verdicts.RejectReason`): no message
 before the deadline (LATE), a header for another round or node (WRONG_ROUND_OR_NODE), an update
 of the wrong shape or proof bytes that do not decode to curve points in the right subgroups
-(MALFORMED), no proof because the node's own prover refused (NO_PROOF), a proof that fails
+(MALFORMED), no proof because the node's own prover refused (NO_PROOF; with proofs off: the
+node's fixed-point update is out of range, and it sits the round out), a proof that fails
 verification against (t, i, w_t, u[, c_i]) (INVALID_PROOF), and, for the unproven robust
 aggregators, an update the aggregator left out (NOT_SELECTED); a node refused before round 1
 (its rank's handshake or its dataset commitment) is UNREGISTERED.  Nodes that are not among the
@@ -54,6 +55,8 @@ class RoundOutcome:
     accuracy: float
     loss: float
     times: dict                         # verify, aggregate, evaluate
+    clamped: int = 0                    # model entries clamped to the fixed-point range
+    refused: dict = None                # node -> why its own computation refused (NO_PROOF)
 
 
 def _decodable_update(msg: NodeMessage, n_params: int):
@@ -89,7 +92,7 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
     late = np.zeros(n, dtype=bool)
     verify_time = np.zeros(n)
     norm = np.full(n, np.nan)
-    updates = {}
+    updates, refused = {}, {}
     participating = fed.participants(t)
     for i in range(n):
         if not participating[i]:
@@ -111,8 +114,9 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
             reason[i] = RejectReason.MALFORMED
             continue
         norm[i] = float(np.sqrt(np.sum(fmt.decode(u) ** 2)))
-        if fed.proofs and msg.refused:
+        if msg.refused:                 # the node could not compute its update: it sits out
             reason[i] = RejectReason.NO_PROOF
+            refused[i] = msg.refused
             continue
         updates[i] = u
 
@@ -142,6 +146,7 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
 
     t0 = time.perf_counter()
     new_w = np.asarray(w, dtype=np.int64).copy()
+    clamped = 0
     if updates:
         ids = sorted(updates)
         weights = [len(fed.partition[i]) for i in ids]
@@ -154,7 +159,9 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
         eta = step.step_size(t)
         if eta != 1.0:                          # fixed point: round to the nearest unit
             delta = np.rint(eta * np.asarray(delta, dtype=np.float64)).astype(np.int64)
-        new_w = np.clip(new_w + delta, fmt.lo, fmt.hi)
+        new_w = new_w + delta
+        clamped = int(np.count_nonzero((new_w < fmt.lo) | (new_w > fmt.hi)))
+        new_w = np.clip(new_w, fmt.lo, fmt.hi)
     t_aggregate = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -164,7 +171,8 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
     t_evaluate = time.perf_counter() - t0
     accepted = reason == RejectReason.ACCEPTED
     return RoundOutcome(new_w, accepted, reason, late, verify_time, norm, accuracy, loss,
-                        {"verify": t_verify, "aggregate": t_aggregate, "evaluate": t_evaluate})
+                        {"verify": t_verify, "aggregate": t_aggregate, "evaluate": t_evaluate},
+                        clamped, refused)
 
 
 def evaluate_loss(fed: Federation, w) -> float:

@@ -14,7 +14,8 @@ class RejectReason(enum.IntEnum):
     MALFORMED = 2               # bytes that do not decode, an update of the wrong shape
     LATE = 3                    # no message before the round's deadline
     WRONG_ROUND_OR_NODE = 4     # replay: the message names another round or node
-    NO_PROOF = 5                # the node's own prover refused (no proof sent)
+    NO_PROOF = 5                # the node's own prover refused (no proof sent); unproven: its
+                                # update is out of the fixed-point range, it sits the round out
     NOT_SELECTED = 6            # an unproven robust aggregator (Krum, trimmed mean) left it out
     IDLE = 7                    # not among the round's participants ([nodes] per_round)
     UNREGISTERED = 8            # refused before round 1 (its rank's handshake or its dataset

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hpc_zkfl.fl.attacks import DATA_POISONING, MODEL_POISONING
+from hpc_zkfl.names import DATA_POISONING, MODEL_POISONING
 
 from .results import RejectReason, Results, load_results
 from .retention import clean_summary, retention_rows, retention_table, write_retention_plots

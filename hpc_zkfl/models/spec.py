@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hpc_zkfl import names
 from hpc_zkfl.circuit.fixedpoint import FixedPointFormat
 
-MODEL_NAMES = ("logistic", "ovr", "mlp")
+MODEL_NAMES = tuple(names.MODELS)       # the registry's, hpc_zkfl/names.py
 
 
 

@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 from hpc_zkfl.config import RunConfig
-from hpc_zkfl.fl.federation import build_federation, make_proving_key
+from hpc_zkfl.fl.federation import build_federation
 
 from . import wire
 from .wire import Kind, WireError
@@ -376,9 +376,8 @@ class _Root:
         _share_cores(per_host[self.hosts[0]])
         key_bytes = b""
         if self.fed.proofs:
-            key, key_bytes = make_proving_key(self.fed, self.out.with_suffix(".pk"),
-                                              reuse=self.resume)
-            self.fed = self.fed.with_key(key)
+            self.fed, key_bytes = self.fed.with_proving_key(self.out.with_suffix(".pk"),
+                                                            reuse=self.resume)
         for rank in sorted(self.active):
             self._isend(rank, Kind.SETUP, wire.encode_setup(per_host[self.hosts[rank]],
                                                             key_bytes))
@@ -485,7 +484,7 @@ class _Root:
 
     def run(self):
         from hpc_zkfl.fl.node import FederatedNode
-        from hpc_zkfl.fl.protocol import InProcess, open_results, run_rounds
+        from hpc_zkfl.fl.protocol import InProcess, RoundPlan, run_rounds
         cfg, out = self.cfg, self.out
         self._handshake()
         fed = self.fed                  # with the key the handshake made
@@ -494,11 +493,11 @@ class _Root:
         if fed.spec.data_binding:
             self._register()
         hosts = [self.hosts.get(r, "unknown") for r in range(self.comm.size)]
-        writer, first, w, w_prev = open_results(cfg, fed, out, self.resume,
-                                                n_ranks=self.comm.size, hosts=hosts,
-                                                registration=self.unregistered)
+        writer, first, w, w_prev = fed.open_results(out, self.resume, n_ranks=self.comm.size,
+                                                    hosts=hosts,
+                                                    registration=self.unregistered)
         try:
-            run_rounds(cfg, fed, self, writer, w, w_prev, first)
+            run_rounds(RoundPlan.of(cfg, first), fed, self, writer, w, w_prev)
         finally:
             try:
                 self._stop_and_drain()

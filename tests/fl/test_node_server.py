@@ -11,7 +11,7 @@ from hpc_zkfl.fl.node import FederatedNode
 from hpc_zkfl.fl.server import process_round
 from hpc_zkfl.groth16 import setup
 from hpc_zkfl.io.results import RejectReason
-from hpc_zkfl.fl.federation import server_step_of, build_federation, initial_model
+from hpc_zkfl.fl.federation import build_federation, server_step_of
 from hpc_zkfl.mpi.runtime import node_ranks
 
 CONFIG = """
@@ -52,7 +52,7 @@ def federation(keys, kind, extra=""):
 def play(fed, rounds=2):
     """Run `rounds` rounds in one process; the outcomes."""
     nodes = [FederatedNode(i, fed) for i in range(fed.n_nodes)]
-    w, w_prev, outcomes = initial_model(fed), None, []
+    w, w_prev, outcomes = fed.initial_model(), None, []
     for t in range(1, rounds + 1):
         msgs = {n.id: NodeMessage.from_bytes(n.step(t, w, w_prev).to_bytes()) for n in nodes}
         out = process_round(fed, t, w, msgs, server_step_of(parse_config("")))
@@ -92,7 +92,7 @@ def test_label_flip_is_proven_and_accepted(keys):
 def test_root_survives_any_message(keys):
     fed = federation(keys, "none")
     node = FederatedNode(0, fed)
-    w = initial_model(fed)
+    w = fed.initial_model()
     good = node.step(1, w)
     msgs = {
         0: good,
@@ -146,7 +146,7 @@ def test_unproven_baselines_accept_poison(keys):
     cfg = parse_config(text)
     fed = build_federation(cfg)
     nodes = [FederatedNode(i, fed) for i in range(fed.n_nodes)]
-    w = initial_model(fed)
+    w = fed.initial_model()
     out = process_round(fed, 1, w, {n.id: n.step(1, w) for n in nodes}, server_step_of(cfg))
     assert out.accepted.sum() == 1
     assert (out.reason[~out.accepted] == RejectReason.NOT_SELECTED).all()
@@ -173,7 +173,7 @@ def test_partial_participation_draws_the_same_nodes_everywhere():
 
 def test_idle_nodes_are_neither_late_nor_rejected(keys):
     fed = dataclasses.replace(federation(keys, "sign_flip"), per_round=2)
-    t, w = 1, initial_model(fed)
+    t, w = 1, fed.initial_model()
     part = fed.participants(t)
     nodes = [FederatedNode(i, fed) for i in range(fed.n_nodes)]
     # Every node answers, the idle ones too: the root ignores what it did not ask for.
@@ -200,7 +200,7 @@ def test_server_learning_rate_scales_and_decays_the_step():
     cfg = parse_config(text)
     fed = build_federation(cfg)
     nodes = [FederatedNode(i, fed) for i in range(fed.n_nodes)]
-    w = initial_model(fed)
+    w = fed.initial_model()
     msgs = {n.id: n.step(3, w) for n in nodes}
     full = process_round(fed, 3, w, msgs, server_step_of(cfg)).w - w
     half = parse_config(text.replace("proofs = false", "proofs = false\nserver_lr = 2.0\n"

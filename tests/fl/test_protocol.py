@@ -4,8 +4,8 @@ rounds as the results file."""
 import numpy as np
 
 from hpc_zkfl.config import parse_config
-from hpc_zkfl.fl.federation import build_federation, initial_model
-from hpc_zkfl.fl.protocol import InProcess, RoundLog, run_in_process, run_rounds
+from hpc_zkfl.fl.federation import build_federation
+from hpc_zkfl.fl.protocol import InProcess, RoundLog, RoundPlan, run_in_process, run_rounds
 from hpc_zkfl.io.results import load_results
 
 CONFIG = """
@@ -53,7 +53,7 @@ def test_the_round_log_sees_what_the_file_records(tmp_path):
     run_in_process(cfg, out)
     fed = build_federation(cfg)
     log = RoundLog()
-    run_rounds(cfg, fed, InProcess(fed), log, initial_model(fed), None, 1)
+    run_rounds(RoundPlan.of(cfg, 1), fed, InProcess(fed), log, fed.initial_model(), None)
     res = load_results(out)
     assert [r.round for r in log.records] == [1, 2]
     assert np.array_equal(np.stack([r.w for r in log.records]), res.models[1:])
