@@ -31,6 +31,7 @@ DATASETS = tuple(names.DATASETS)
 PARTITIONS = tuple(names.PARTITIONS)
 MODEL_NAMES = tuple(names.MODELS)
 STRATEGIES = tuple(names.STRATEGIES)
+PRIVACY_MODES = tuple(names.PRIVACY_MODES)
 BACKENDS = names.RUN_BACKENDS
 
 
@@ -126,6 +127,14 @@ class AggregationSection:
 
 
 @dataclass(frozen=True)
+class PrivacySection:
+    """Who may see a node's update: the root ("public"), or nobody, two aggregators each
+    holding a share ("two_aggregators", fl/private.py)."""
+    mode: str = "public"
+    min_accepted: int = 2       # the helper releases no sum over fewer nodes
+
+
+@dataclass(frozen=True)
 class AttackSection:
     kind: str = "none"
     fraction: float = 0.0
@@ -199,6 +208,10 @@ _CHECKS = {
         "noise_std": (_positive, "a number > 0"),
         "source": (lambda v: v in REPLAY_SOURCES, f"one of {', '.join(REPLAY_SOURCES)}"),
     }),
+    "privacy": (PrivacySection, {
+        "mode": (lambda v: v in PRIVACY_MODES, f"one of {', '.join(PRIVACY_MODES)}"),
+        "min_accepted": _ints(1, MAX_NODES, "the fewest nodes whose shares the helper sums"),
+    }),
     "faults": (FaultsSection, {
         "slow_nodes": (_node_ids, f"a list of at most {MAX_NODES:,} node ids"),
         "slow_seconds": _seconds(False, "as long as the longest round deadline"),
@@ -215,6 +228,7 @@ class RunConfig:
     model: ModelSection = field(default_factory=ModelSection)
     aggregation: AggregationSection = field(default_factory=AggregationSection)
     attack: AttackSection = field(default_factory=AttackSection)
+    privacy: PrivacySection = field(default_factory=PrivacySection)
     faults: FaultsSection = field(default_factory=FaultsSection)
     source: str = ""            # the TOML text, kept with the results
     path: str = "<string>"
@@ -324,6 +338,17 @@ def _check_consistency(c: RunConfig):
     if c.aggregation.strategy == "krum" and c.aggregation.krum_multi > c.nodes.count:
         raise ConfigError(f"{where}: [aggregation] krum_multi = {c.aggregation.krum_multi} is "
                           f"more than the {c.nodes.count} nodes")
+    private = c.privacy.mode == "two_aggregators"
+    if private and not c.aggregation.proofs:
+        raise ConfigError(f"{where}: [privacy] mode = \"two_aggregators\" needs "
+                          f"[aggregation] proofs = true (the aggregators check proofs and shares)")
+    if private and c.aggregation.strategy != "fedavg":
+        raise ConfigError(f"{where}: [privacy] mode = \"two_aggregators\" aggregates shares, "
+                          f"which only the linear strategy fedavg can (not "
+                          f"{c.aggregation.strategy!r})")
+    if c.attack.kind in names.PRIVATE_ONLY_ATTACKS and not private:
+        raise ConfigError(f"{where}: [attack] kind {c.attack.kind!r} attacks the two-aggregator "
+                          f"protocol: it needs [privacy] mode = \"two_aggregators\"")
     bad = [i for i in c.faults.slow_nodes if i >= c.nodes.count]
     if bad:
         raise ConfigError(f"{where}: [faults] slow_nodes {bad} are not node ids "

@@ -20,7 +20,13 @@ ATTACKS = {
     "replay": "resends this node's message of the previous round (`source` = old_round) or "
               "another node's of this round (other_node)",
     "malformed": "proof replaced by random bytes, truncated, or bit-flipped",
+    # Attacks on the two-aggregator protocol ([privacy] mode = "two_aggregators" only).
+    "bad_share": "the leader's share does not open its commitment A (one entry off by one)",
+    "one_aggregator": "sends its shares to the leader only",
+    "foreign_commitment": "sends the commitment D of another node's proof with its own",
+    "reused_blinding": "uses the same commitment blinding and share randomness every round",
 }
+PRIVATE_ONLY_ATTACKS = ("bad_share", "one_aggregator", "foreign_commitment", "reused_blinding")
 MODEL_POISONING = ("scaling", "sign_flip", "gaussian", "free_rider", "replay", "malformed")
 DATA_POISONING = ("label_flip",)        # proven training on bad data: proofs cannot stop it
 # kind -> {option: default}, each option the [attack] key of its name; other kinds take none.
@@ -44,6 +50,14 @@ STRATEGIES = {
                     "(unproven baseline; Yin et al., ICML 2018)",
     "krum": "Krum / Multi-Krum with `krum_malicious` assumed attackers, `krum_multi` picked "
             "(unproven baseline; Blanchard et al., NeurIPS 2017)",
+}
+
+# [privacy] mode
+PRIVACY_MODES = {
+    "public": "every node's update is a public input of its proof; one root verifies and "
+              "aggregates (and sees each update)",
+    "two_aggregators": "updates committed in the proofs (LegoGroth16) and split into shares "
+                       "between a leader (rank 0) and a helper (rank 1); neither sees an update",
 }
 
 # [data] dataset
@@ -83,6 +97,7 @@ CONFIG_KEYS = {
     ("attack", "kind"): ATTACKS,
     ("attack", "source"): REPLAY_SOURCES,
     ("aggregation", "strategy"): STRATEGIES,
+    ("privacy", "mode"): PRIVACY_MODES,
     ("data", "dataset"): DATASETS,
     ("data", "partition"): PARTITIONS,
     ("model", "kind"): MODELS,
@@ -106,7 +121,9 @@ def markdown() -> str:
               for kind, options in ATTACK_OPTIONS.items()]
     lines += ["", "Model poisoning: " + ", ".join(f"`{k}`" for k in MODEL_POISONING)
               + ". Data poisoning (proven training on bad data, which proofs cannot stop): "
-              + ", ".join(f"`{k}`" for k in DATA_POISONING) + ".",
+              + ", ".join(f"`{k}`" for k in DATA_POISONING) + ". Attacks on the "
+              "two-aggregator protocol, refused in public mode: "
+              + ", ".join(f"`{k}`" for k in PRIVATE_ONLY_ATTACKS) + ".",
               "", "Backends only the tests use: "
               + ", ".join(f"`{k}`" for k in CHECK_ONLY_BACKENDS) + ".", ""]
     return "\n".join(lines)
@@ -117,4 +134,4 @@ if __name__ == "__main__":
 
 __all__ = ["ATTACKS", "ATTACK_OPTIONS", "BACKENDS", "CHECK_ONLY_BACKENDS", "CONFIG_KEYS",
            "DATASETS", "DATA_POISONING", "MODELS", "MODEL_POISONING", "PARTITIONS",
-           "REPLAY_SOURCES", "RUN_BACKENDS", "STRATEGIES", "markdown"]
+           "PRIVACY_MODES", "PRIVATE_ONLY_ATTACKS", "REPLAY_SOURCES", "RUN_BACKENDS", "STRATEGIES", "markdown"]

@@ -70,7 +70,8 @@ def test_the_names_page_is_the_registrys():
 
 
 def test_every_attack_is_classified():
-    assert set(MODEL_POISONING) | set(DATA_POISONING) == set(ATTACK_KINDS) - {"none"}
+    assert set(MODEL_POISONING) | set(DATA_POISONING) | set(names.PRIVATE_ONLY_ATTACKS) \
+        == set(ATTACK_KINDS) - {"none"}
 
 
 @pytest.mark.parametrize("kind", [k for k in ATTACK_KINDS if k != "none"])
@@ -80,7 +81,9 @@ def test_every_attack_option_reaches_the_attack(kind):
     values = {"scale": 3.0, "noise_std": 0.25, "source": "other_node"}
     lines = [f"kind = \"{kind}\"", "fraction = 0.5"]
     lines += [f"{k} = {values[k]!r}".replace("'", '"') for k in ATTACK_OPTIONS.get(kind, {})]
-    cfg = parse_config("[attack]\n" + "\n".join(lines) + "\n")
+    private = "[privacy]\nmode = \"two_aggregators\"\n" \
+        if kind in names.PRIVATE_ONLY_ATTACKS else ""
+    cfg = parse_config(private + "[attack]\n" + "\n".join(lines) + "\n")
     attack = build_federation(cfg, with_statement=False).attack
     assert attack.options == {k: values[k] for k in ATTACK_OPTIONS.get(kind, {})}
 

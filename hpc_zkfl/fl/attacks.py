@@ -32,7 +32,8 @@ from numbers import Integral, Real
 import numpy as np
 
 from hpc_zkfl import names
-from hpc_zkfl.names import ATTACK_OPTIONS, DATA_POISONING, MODEL_POISONING
+from hpc_zkfl.names import (ATTACK_OPTIONS, DATA_POISONING, MODEL_POISONING,
+                            PRIVATE_ONLY_ATTACKS)
 
 # The names (and what each attack does) are the registry's, hpc_zkfl/names.py.
 ATTACK_KINDS = tuple(names.ATTACKS)
@@ -82,9 +83,12 @@ class Attack:
 
     @property
     def poisoning(self):
-        """The kind's class: "model" or "data" poisoning, None for "none"."""
+        """The kind's class: "model" or "data" poisoning, "protocol" for the attacks on the
+        two-aggregator protocol, None for "none"."""
         if self.kind in MODEL_POISONING:
             return "model"
+        if self.kind in PRIVATE_ONLY_ATTACKS:
+            return "protocol"
         return "data" if self.kind in DATA_POISONING else None
 
     @property

@@ -47,6 +47,13 @@ class Federation:
     trees: dict = field(default_factory=dict)       # node -> DatasetTree (data binding)
     per_round: int = 0                  # participants per round; 0: every node, every round
     config: object = None               # the RunConfig it was built from
+    privacy: str = "public"             # or "two_aggregators" (fl/private.py)
+    min_accepted: int = 2               # two_aggregators: the smallest sum the helper releases
+
+    @property
+    def private(self) -> bool:
+        """Whether updates are committed and shared between two aggregators."""
+        return self.privacy == "two_aggregators"
 
     @property
     def n_nodes(self) -> int:
@@ -68,7 +75,7 @@ class Federation:
             log.info("proving key: %s (reused)", key_path)
             return self.with_key(pk_from_bytes(data, subgroup_check=False)), data
         t0 = time.perf_counter()
-        pk = setup(self.statement.r1cs, backend=self.backend)
+        pk = setup(self.statement.r1cs, backend=self.backend, commitment=self.private)
         data = pk_to_bytes(pk)
         key_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = key_path.with_name(key_path.name + ".tmp")
@@ -181,7 +188,8 @@ def build_federation(cfg, proving_key=None, with_statement=True):
     proofs = cfg.aggregation.proofs
     statement = NodeStatement(spec) if proofs and with_statement else None
     return Federation(dataset, partition, spec, seed, attack, malicious, proofs, statement,
-                      proving_key, cfg.run.backend, per_round=cfg.nodes.per_round, config=cfg)
+                      proving_key, cfg.run.backend, per_round=cfg.nodes.per_round, config=cfg,
+                      privacy=cfg.privacy.mode, min_accepted=cfg.privacy.min_accepted)
 
 
 def server_step_of(cfg):

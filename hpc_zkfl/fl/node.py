@@ -27,22 +27,29 @@ class FederatedNode:
         self.malicious = bool(fed.malicious[node_id])
         self._previous = None           # this node's honest message of the last round
 
-    def _honest(self, node_id: int, t: int, w, labels_attack: bool) -> NodeMessage:
+    def _batch(self, node_id: int, t: int, labels_attack: bool):
+        """(X, y, binding) of node node_id's batch of round t: binding is (its DatasetTree,
+        the batch's indices in its dataset) with data binding, else None."""
         fed, spec = self.fed, self.fed.spec
-        t0 = time.perf_counter()
         part = fed.partition[node_id]
         rows = sample_batch(part, spec.batch_size, fed.seed, t, node_id)
         X, y = fed.dataset.X_train[rows], fed.dataset.y_train[rows]
         if labels_attack:
             y = poison_labels(fed.attack, y, spec.n_classes)
+        binding = None
+        if spec.data_binding:
+            position = {int(r): k for k, r in enumerate(part)}
+            binding = (fed.tree(node_id), [position[int(r)] for r in rows])
+        return X, y, binding
+
+    def _honest(self, node_id: int, t: int, w, labels_attack: bool) -> NodeMessage:
+        fed, spec = self.fed, self.fed.spec
+        t0 = time.perf_counter()
+        X, y, binding = self._batch(node_id, t, labels_attack)
         try:
             if not fed.proofs:
                 u = update_ref(spec, w, X, y)
                 return NodeMessage(t, node_id, u, NO_PROOF, time.perf_counter() - t0)
-            binding = None
-            if spec.data_binding:
-                position = {int(r): k for k, r in enumerate(part)}
-                binding = (fed.tree(node_id), [position[int(r)] for r in rows])
             u, wit = fed.statement.witness(t, node_id, w, X, y, binding=binding)
         except FixedPointRangeError as exc:
             return NodeMessage(t, node_id, np.zeros(spec.n_params, dtype=np.int64), NO_PROOF,
@@ -57,8 +64,11 @@ class FederatedNode:
     def step(self, t: int, w, w_previous=None) -> NodeMessage:
         """The message this node sends in round t for the global model w (w_previous: the
         model of round t - 1, which a replayer resumed mid-run needs to rebuild its old
-        message exactly)."""
+        message exactly).  In two-aggregator mode: (to the leader, to the helper), two
+        `ShareMessage`s, either of which an attacker may leave out (None)."""
         fed, kind = self.fed, self.fed.attack.kind
+        if fed.private:
+            return self._private_step(t, w, w_previous)
         if not self.malicious or kind == "none":
             return self._honest(self.id, t, w, labels_attack=False)
         if kind == "label_flip":
@@ -76,6 +86,87 @@ class FederatedNode:
         msg.update = poison_update(fed.attack, msg.update, fed.spec.fixed_point,
                                    fed.node_rng(t, self.id, 2))
         return msg
+
+    # -- two-aggregator mode (fl/private.py) ----------------------------------------------
+
+    def _commitment_key(self):
+        if getattr(self, "_ck", None) is None:
+            from hpc_zkfl.groth16.committed import commitment_key
+            self._ck = commitment_key(self.fed.proving_key.vk, self.fed.statement.update_positions)
+        return self._ck
+
+    def _private_honest(self, node_id: int, t: int, w, labels_attack: bool, rng=None):
+        """(messages to (leader, helper), the update u, the commitment blinding nu and the
+        committed proof) of an honest node, or of a data poisoner."""
+        from .private import ShareMessage, node_messages
+        fed = self.fed
+        t0 = time.perf_counter()
+        X, y, binding = self._batch(node_id, t, labels_attack)
+        try:
+            u, wit = fed.statement.witness(t, node_id, w, X, y, binding=binding)
+        except FixedPointRangeError as exc:
+            local = time.perf_counter() - t0
+            return tuple(ShareMessage(t, node_id, role, local_seconds=local, refused=str(exc))
+                         for role in (0, 1)), None, None, None
+        messages, nu, cp = node_messages(self.fed, self._commitment_key(), t, node_id, u,
+                                         wit.witness, time.perf_counter() - t0, rng)
+        return messages, u, nu, cp
+
+    def _private_step(self, t: int, w, w_previous):
+        from dataclasses import replace
+
+        from hpc_zkfl.algebra.constants import R
+
+        from .private import encode_g1, split
+        fed, kind = self.fed, self.fed.attack.kind
+        honest = not self.malicious or kind in ("none", "label_flip")
+        if honest:
+            return self._private_honest(self.id, t, w, kind == "label_flip" and self.malicious)[0]
+        if kind == "reused_blinding":           # the same randomness every round
+            import random
+            rng = random.Random(fed.seed * 1_000_003 + self.id)
+            return self._private_honest(self.id, t, w, False, rng)[0]
+        (lead, help_), u, nu, _ = self._private_honest(self.id, t, w, False)
+        if u is None:                           # its own prover refused: nothing to attack
+            return lead, help_
+        if kind == "replay":
+            old = self._replayed_private(t, w, w_previous)
+            self._previous = (lead, help_)
+            return tuple(replace(m, round=t, node=self.id) if m is not None else None
+                         for m in old)
+        if kind == "malformed":
+            proof = corrupt_proof_bytes(lead.proof, fed.node_rng(t, self.id, 1))
+            return replace(lead, proof=proof), replace(help_, proof=proof)
+        if kind == "bad_share":
+            share = list(lead.share)
+            share[0] = (share[0] + 1) % R
+            return replace(lead, share=tuple(share)), help_
+        if kind == "one_aggregator":
+            return lead, None
+        ck = self._commitment_key()
+        if kind == "foreign_commitment":
+            other = (self.id + 1) % fed.n_nodes
+            (o_lead, _), *_ = self._private_honest(other, t, w, False)
+            d = o_lead.d or lead.d
+            return replace(lead, d=d), replace(help_, d=d)
+        # Model poisoning: the proof stays the honest one; the shares and D are those of the
+        # poisoned update (consistent with each other), so only the proof can betray it.
+        bad = poison_update(fed.attack, u, fed.spec.fixed_point, fed.node_rng(t, self.id, 2))
+        (a, alpha), (b, beta) = split(bad, nu)
+        d = encode_g1(ck.commit(bad, nu, fed.backend))
+        a_commit = encode_g1(ck.commit(a, alpha, fed.backend))
+        return (replace(lead, d=d, a_commit=a_commit, share=tuple(a), blinding=alpha),
+                replace(help_, d=d, a_commit=a_commit, share=tuple(b), blinding=beta))
+
+    def _replayed_private(self, t: int, w, w_previous):
+        """The (leader, helper) messages a replayer resends: its own of the last round."""
+        prev = getattr(self, "_previous", None)
+        if t > 1 and isinstance(prev, tuple) and prev[0] is not None and prev[0].round == t - 1:
+            return prev
+        if t > 1 and w_previous is not None:
+            return self._private_honest(self.id, t - 1, w_previous, False)[0]
+        other = (self.id + 1) % self.fed.n_nodes
+        return self._private_honest(other, t, w, False)[0]
 
     def _replayed(self, t: int, w, w_previous) -> NodeMessage:
         """The message a replayer resends: its own from the last round, or (option

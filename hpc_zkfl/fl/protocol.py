@@ -43,33 +43,60 @@ class Transport(Protocol):
 
 
 class InProcess:
-    """Every node computed in this process, in node order: the one-rank run, the tests."""
+    """Every node computed in this process, in node order: the one-rank run, the tests.
 
-    def __init__(self, fed, nodes=None, slow=None):
+    In two-aggregator mode the helper is an `Aggregator` here too (`helper`), holding only the
+    messages addressed to it; `tap(role, data)`, if given, sees every byte string delivered
+    to the leader (role 0) and to the helper (role 1), as a test of what each learns needs."""
+
+    def __init__(self, fed, nodes=None, slow=None, tap=None):
         from .node import FederatedNode
         self.fed = fed
         self.nodes = nodes if nodes is not None else [FederatedNode(i, fed)
                                                       for i in range(fed.n_nodes)]
         self.owner = [0] * fed.n_nodes
         self.slow = slow or (lambda node_id: None)
+        self.tap = tap or (lambda role, data: None)
         self.commitments = ({node.id: fed.tree(node.id).root for node in self.nodes}
                             if fed.spec.data_binding else {})
         self.unregistered = {}
+        self.helper = None
+        if fed.private:
+            from hpc_zkfl.groth16.key_check import check_proving_key
+
+            from .private import HELPER, Aggregator
+            # The nodes check the key before proving with it, wherever it came from.
+            check_proving_key(fed.proving_key, fed.statement.r1cs, backend=fed.backend)
+            self.helper = Aggregator(fed, HELPER, fed.min_accepted)
 
     def start_round(self, t, w, w_prev):
         """Nothing to send: `collect` computes the nodes with the round's model."""
 
     def collect(self, t, t_start, deadline, w, w_prev):
         from .message import NodeMessage
-        messages = {}
+        from .private import ShareMessage
+        messages, to_helper = {}, {}
         participating = self.fed.participants(t)
         for node in self.nodes:
             if not participating[node.id]:
                 continue
             self.slow(node.id)
             msg = node.step(t, w, w_prev)
-            if time.perf_counter() <= deadline:     # through its bytes, as a transport would
-                messages[node.id] = NodeMessage.from_bytes(msg.to_bytes())
+            if time.perf_counter() > deadline:
+                continue
+            # Through their bytes, as a transport would carry them.
+            if not self.fed.private:
+                data = msg.to_bytes()
+                self.tap(0, data)
+                messages[node.id] = NodeMessage.from_bytes(data)
+                continue
+            for role, part, box in ((0, msg[0], messages), (1, msg[1], to_helper)):
+                if part is not None:
+                    data = part.to_bytes()
+                    self.tap(role, data)
+                    box[node.id] = ShareMessage.from_bytes(data)
+        if self.helper is not None:
+            self.helper.receive(t, to_helper)
         return messages, 0
 
 
@@ -113,10 +140,12 @@ def run_rounds(plan: RoundPlan, fed, transport: Transport, writer, w, w_prev,
     from tqdm import tqdm
 
     from .message import NodeMessage
+    from .private import LEADER, Aggregator, process_private_round
     from .record import RoundRecord
     from .server import process_round
     from .verdicts import RejectReason
 
+    leader = Aggregator(fed, LEADER, fed.min_accepted) if fed.private else None
     verified = 0
     interactive = sys.stderr.isatty()
     total = plan.total or plan.last
@@ -131,13 +160,19 @@ def run_rounds(plan: RoundPlan, fed, transport: Transport, writer, w, w_prev,
             t_gather = time.perf_counter() - t_start
             if stale:
                 log.info("round %d: dropped %d late message(s) of earlier rounds", t, stale)
-            judged = {i: (m if isinstance(m, NodeMessage) else _malformed(t, i))
-                      for i, m in messages.items()}
-            outcome = process_round(fed, t, w, judged, plan.step, transport.commitments,
-                                    unregistered=transport.unregistered)
-            prove_time = np.array([judged[i].prove_seconds if i in judged else np.nan
+            if fed.private:
+                judged = messages
+                outcome = process_private_round(fed, t, w, messages, plan.step, leader,
+                                                transport.helper, transport.commitments,
+                                                unregistered=transport.unregistered)
+            else:
+                judged = {i: (m if isinstance(m, NodeMessage) else _malformed(t, i))
+                          for i, m in messages.items()}
+                outcome = process_round(fed, t, w, judged, plan.step, transport.commitments,
+                                        unregistered=transport.unregistered)
+            prove_time = np.array([getattr(judged.get(i), "prove_seconds", np.nan)
                                    for i in range(fed.n_nodes)])
-            local_time = np.array([judged[i].local_seconds if i in judged else 0.0
+            local_time = np.array([getattr(judged.get(i), "local_seconds", 0.0)
                                    for i in range(fed.n_nodes)])
             times = {"local": _critical_path(local_time, transport.owner),
                      "prove": _critical_path(np.nan_to_num(prove_time), transport.owner),

@@ -84,7 +84,6 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
     """Judge round t's messages (node id -> NodeMessage; absent = late, for a participant)
     and step the model.  Nodes in `unregistered` were refused before round 1: whatever they
     send is not looked at."""
-    from hpc_zkfl.groth16 import batch_verify
     from hpc_zkfl.groth16.formats import proof_from_bytes
 
     spec, fmt, n = fed.spec, fed.spec.fixed_point, fed.n_nodes
@@ -135,12 +134,7 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
                 continue
             items.append((fed.statement.public_signals(t, i, w, u, commitment=c), proof))
             owners.append(i)
-        ok = batch_verify(fed.proving_key.vk, items, backend=fed.backend) if items else []
-        for i, good in zip(owners, ok):
-            if not good:
-                reason[i] = RejectReason.INVALID_PROOF
-        if owners:
-            verify_time[owners] = (time.perf_counter() - t0) / len(owners)
+        verify_batch(fed, items, owners, reason, verify_time, t0)
         updates = {i: u for i, u in updates.items() if reason[i] == RejectReason.ACCEPTED}
     t_verify = time.perf_counter() - t0
 
@@ -156,12 +150,7 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
         for i in ids:
             if i not in chosen:
                 reason[i] = RejectReason.NOT_SELECTED
-        eta = step.step_size(t)
-        if eta != 1.0:                          # fixed point: round to the nearest unit
-            delta = np.rint(eta * np.asarray(delta, dtype=np.float64)).astype(np.int64)
-        new_w = new_w + delta
-        clamped = int(np.count_nonzero((new_w < fmt.lo) | (new_w > fmt.hi)))
-        new_w = np.clip(new_w, fmt.lo, fmt.hi)
+        new_w, clamped = server_step(step, t, new_w, delta, fmt)
     t_aggregate = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -175,6 +164,28 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
                         clamped, refused)
 
 
+def verify_batch(fed: Federation, items, owners, reason, verify_time, t0) -> None:
+    """Batch-verify the round's proofs (items of node owners[k]): INVALID_PROOF for the
+    failures, each node's share of the time since t0 in verify_time."""
+    from hpc_zkfl.groth16 import batch_verify
+    ok = batch_verify(fed.proving_key.vk, items, backend=fed.backend) if items else []
+    for i, good in zip(owners, ok):
+        if not good:
+            reason[i] = RejectReason.INVALID_PROOF
+    if owners:
+        verify_time[owners] = (time.perf_counter() - t0) / len(owners)
+
+
+def server_step(step: ServerStep, t: int, w, delta, fmt) -> tuple:
+    """(w + eta_t delta clamped to the fixed-point range, number of entries clamped)."""
+    eta = step.step_size(t)
+    if eta != 1.0:                              # fixed point: round to the nearest unit
+        delta = np.rint(eta * np.asarray(delta, dtype=np.float64)).astype(np.int64)
+    new_w = np.asarray(w, dtype=np.int64) + delta
+    clamped = int(np.count_nonzero((new_w < fmt.lo) | (new_w > fmt.hi)))
+    return np.clip(new_w, fmt.lo, fmt.hi), clamped
+
+
 def evaluate_loss(fed: Federation, w) -> float:
     """The training loss (mean over test samples of the summed binary cross-entropies) of the
     global model, in float (the yardstick's definition)."""
@@ -186,4 +197,5 @@ def evaluate_loss(fed: Federation, w) -> float:
     return float(batch_loss(fed.spec.model, params, fed.dataset.X_test_float, fed.dataset.y_test,
                             dtype="float64"))
 
-__all__ = ["RoundOutcome", "ServerStep", "evaluate_loss", "process_round"]
+__all__ = ["RoundOutcome", "ServerStep", "evaluate_loss", "process_round", "server_step",
+           "verify_batch"]

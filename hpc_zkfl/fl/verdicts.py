@@ -20,6 +20,9 @@ class RejectReason(enum.IntEnum):
     IDLE = 7                    # not among the round's participants ([nodes] per_round)
     UNREGISTERED = 8            # refused before round 1 (its rank's handshake or its dataset
                                 # commitment); metadata "registration" says why
+    SHARE_MISMATCH = 9          # two-aggregator mode: a share that does not open its commitment,
+                                # shares to one aggregator only, different (proof, D, A) at the
+                                # two, or a share blinding used before
 
 
 __all__ = ["RejectReason"]

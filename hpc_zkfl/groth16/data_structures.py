@@ -21,8 +21,8 @@ def _same(x, y) -> bool:
         return False
     for name in x.__dataclass_fields__:
         a, b = getattr(x, name), getattr(y, name)
-        if isinstance(a, np.ndarray):
-            if not np.array_equal(a, b):
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            if a is None or b is None or not np.array_equal(a, b):
                 return False
         elif a != b:
             return False
@@ -32,13 +32,17 @@ def _same(x, y) -> bool:
 @dataclass(frozen=True)
 class VerifyingKey:
     """[alpha]_1, [beta]_2, [gamma]_2, [delta]_2 and gamma_abc_g1 (snarkjs "IC"):
-    [(beta a_i(tau) + alpha b_i(tau) + c_i(tau)) / gamma]_1 for wires i = 0..n_public."""
+    [(beta a_i(tau) + alpha b_i(tau) + c_i(tau)) / gamma]_1 for wires i = 0..n_public.
+
+    eta_gamma_g1 = [eta / gamma]_1 when the key supports committed public inputs
+    (LegoGroth16, `hpc_zkfl.groth16.committed`): the blinding base of the commitment D."""
 
     alpha_g1: np.ndarray
     beta_g2: np.ndarray
     gamma_g2: np.ndarray
     delta_g2: np.ndarray
     gamma_abc_g1: np.ndarray
+    eta_gamma_g1: np.ndarray = None
 
     __eq__ = _same
     __hash__ = None
@@ -90,7 +94,12 @@ class ProvingKey:
     a_query[i] = [a_i(tau)]_1, b_g1_query[i] = [b_i(tau)]_1, b_g2_query[i] = [b_i(tau)]_2 for
     every wire; h_query[j] = [tau^j Z(tau) / delta]_1 for j < domain_size - 1; l_query[k] =
     [(beta a_i(tau) + alpha b_i(tau) + c_i(tau)) / delta]_1 for the private wires
-    i = n_public + 1 + k.  `n_constraints` and `domain_size` tie the key to its circuit."""
+    i = n_public + 1 + k.  `n_constraints` and `domain_size` tie the key to its circuit.
+
+    Optional, for committed public inputs (LegoGroth16): eta_delta_g1 = [eta / delta]_1, and
+    the powers the key was derived from, so that a prover can check the key before trusting
+    it (`hpc_zkfl.groth16.key_check`): tau_g1[j] = [tau^j]_1 for j = 0 .. 2 domain_size - 2,
+    tau_g2 = ([1]_2, [tau]_2)."""
 
     vk: VerifyingKey
     beta_g1: np.ndarray
@@ -102,6 +111,9 @@ class ProvingKey:
     l_query: np.ndarray
     n_constraints: int
     domain_size: int
+    eta_delta_g1: np.ndarray = None
+    tau_g1: np.ndarray = None
+    tau_g2: np.ndarray = None
 
     __eq__ = _same
     __hash__ = None
@@ -125,6 +137,16 @@ class ProvingKey:
     @property
     def n_public(self) -> int:
         return self.vk.n_public
+
+    @property
+    def supports_commitment(self) -> bool:
+        """Whether the key has LegoGroth16's eta elements (committed public inputs)."""
+        return self.eta_delta_g1 is not None and self.vk.eta_gamma_g1 is not None
+
+    @property
+    def has_powers(self) -> bool:
+        """Whether the key carries the powers of tau it was derived from (key checks)."""
+        return self.tau_g1 is not None and self.tau_g2 is not None
 
 
 @dataclass(frozen=True)

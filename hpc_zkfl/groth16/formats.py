@@ -185,42 +185,73 @@ def proof_from_bytes(data) -> Proof:
 
 
 # ---- binary keys -------------------------------------------------------------------------------------
+# The prefix's last word holds flags (0 in files without the optional parts): what follows
+# the base key.
 _PREFIX = struct.Struct("<8sII")
+FLAG_ETA = 1            # LegoGroth16: [eta/gamma]_1 (vk), and [eta/delta]_1 (pk)
+FLAG_POWERS = 2         # pk only: [tau^j]_1 for j <= 2n - 2, and [1]_2, [tau]_2
+_KNOWN_FLAGS = FLAG_ETA | FLAG_POWERS
 
 
-def _counts(n_public, n_wires=None, domain_size=None):
+def _counts(n_public, n_wires=None, domain_size=None, flags=0):
     """(G1 count, G2 count) of a key file."""
     g1, g2 = 1 + n_public + 1, 3
+    if flags & FLAG_ETA:
+        g1 += 1
     if n_wires is not None:
         g1 += 2 + 2 * n_wires + domain_size - 1 + n_wires - n_public - 1
         g2 += n_wires
+        if flags & FLAG_ETA:
+            g1 += 1
+        if flags & FLAG_POWERS:
+            g1, g2 = g1 + 2 * domain_size - 1, g2 + 2
     return g1, g2
 
 
-def _key_bytes(magic, header, g1_parts, g2_parts) -> bytes:
+def _key_bytes(magic, header, g1_parts, g2_parts, flags=0) -> bytes:
     g1 = np.concatenate([np.asarray(p, dtype=np.uint64).reshape(-1, 2, 4) for p in g1_parts])
     g2 = np.concatenate([np.asarray(p, dtype=np.uint64).reshape(-1, 2, 2, 4) for p in g2_parts])
-    return (_PREFIX.pack(magic, KEY_VERSION, 0) + struct.pack(f"<{len(header)}Q", *header)
+    return (_PREFIX.pack(magic, KEY_VERSION, flags) + struct.pack(f"<{len(header)}Q", *header)
             + encode_points(G1, g1, UNCOMPRESSED).tobytes() + encode_points(G2, g2, UNCOMPRESSED).tobytes())
 
 
+def _vk_flags(vk: VerifyingKey) -> int:
+    return FLAG_ETA if vk.eta_gamma_g1 is not None else 0
+
+
+def key_flags(pk: ProvingKey) -> int:
+    """The optional parts a proving key has (FLAG_ETA, FLAG_POWERS)."""
+    return ((FLAG_ETA if pk.supports_commitment else 0)
+            | (FLAG_POWERS if pk.has_powers else 0))
+
+
 def vk_to_bytes(vk: VerifyingKey) -> bytes:
-    return _key_bytes(VK_MAGIC, [vk.n_public], [vk.alpha_g1, vk.gamma_abc_g1],
-                      [vk.beta_g2, vk.gamma_g2, vk.delta_g2])
+    eta = [vk.eta_gamma_g1] if vk.eta_gamma_g1 is not None else []
+    return _key_bytes(VK_MAGIC, [vk.n_public], [vk.alpha_g1, vk.gamma_abc_g1, *eta],
+                      [vk.beta_g2, vk.gamma_g2, vk.delta_g2], _vk_flags(vk))
 
 
 def pk_to_bytes(pk: ProvingKey) -> bytes:
-    vk = pk.vk
+    vk, flags = pk.vk, key_flags(pk)
+    if (vk.eta_gamma_g1 is not None or pk.eta_delta_g1 is not None) and not flags & FLAG_ETA:
+        raise ValueError("a proving key with only one of its two eta elements")
     header = [vk.n_public, pk.n_wires, pk.n_constraints, pk.domain_size]
     g1 = [vk.alpha_g1, vk.gamma_abc_g1, pk.beta_g1, pk.delta_g1, pk.a_query, pk.b_g1_query,
           pk.h_query, pk.l_query]
-    return _key_bytes(PK_MAGIC, header, g1, [vk.beta_g2, vk.gamma_g2, vk.delta_g2, pk.b_g2_query])
+    g2 = [vk.beta_g2, vk.gamma_g2, vk.delta_g2, pk.b_g2_query]
+    if flags & FLAG_ETA:
+        g1 += [vk.eta_gamma_g1, pk.eta_delta_g1]
+    if flags & FLAG_POWERS:
+        g1.append(pk.tau_g1)
+        g2.append(pk.tau_g2)
+    return _key_bytes(PK_MAGIC, header, g1, g2, flags)
 
 
-def pk_size(n_public: int, n_wires: int, domain_size: int) -> int:
-    """The exact length of pk_to_bytes for a circuit of these sizes (so that a receiver can
-    refuse a key of any other length before reading it)."""
-    n_g1, n_g2 = _counts(n_public, n_wires, domain_size)
+def pk_size(n_public: int, n_wires: int, domain_size: int, flags: int = 0) -> int:
+    """The exact length of pk_to_bytes for a circuit of these sizes and a key with these
+    optional parts (so that a receiver can refuse a key of any other length before reading
+    it)."""
+    n_g1, n_g2 = _counts(n_public, n_wires, domain_size, flags)
     return _PREFIX.size + 8 * 4 + n_g1 * _G1U + n_g2 * _G2U
 
 
@@ -231,13 +262,14 @@ def _read_key(data, magic, n_header, what, subgroup_check):
     head = _PREFIX.size + 8 * n_header
     if len(data) < head:
         raise LengthError(f"{what}: {len(data)} bytes is shorter than the header")
-    got_magic, version, reserved = _PREFIX.unpack_from(data)
+    got_magic, version, flags = _PREFIX.unpack_from(data)
     if got_magic != magic:
         raise FormatError(f"{what}: bad magic {got_magic!r}, expected {magic!r}")
-    if version != KEY_VERSION or reserved != 0:
-        raise FormatError(f"{what}: unsupported version {version} (reserved {reserved})")
+    if version != KEY_VERSION or flags & ~_KNOWN_FLAGS or (magic == VK_MAGIC
+                                                           and flags & FLAG_POWERS):
+        raise FormatError(f"{what}: unsupported version {version} (flags {flags})")
     header = struct.unpack_from(f"<{n_header}Q", data, _PREFIX.size)
-    return data, head, header
+    return data, head, header, flags
 
 
 def _read_points(data, head, n_g1, n_g2, what, subgroup_check):
@@ -264,20 +296,21 @@ def _split(arr, sizes):
 
 def vk_from_bytes(data, subgroup_check: bool = True) -> VerifyingKey:
     what = "verifying key"
-    data, head, (n_public,) = _read_key(data, VK_MAGIC, 1, what, subgroup_check)
+    data, head, (n_public,), flags = _read_key(data, VK_MAGIC, 1, what, subgroup_check)
     if n_public >= len(data):
         raise LengthError(f"{what}: n_public {n_public} does not fit the file")
-    g1, g2 = _read_points(data, head, *_counts(n_public), what, subgroup_check)
-    alpha, ic = _split(g1, [1, n_public + 1])
-    return VerifyingKey(alpha[0], g2[0].copy(), g2[1].copy(), g2[2].copy(), ic)
+    g1, g2 = _read_points(data, head, *_counts(n_public, flags=flags), what, subgroup_check)
+    alpha, ic, eta = _split(g1, [1, n_public + 1, 1 if flags & FLAG_ETA else 0])
+    return VerifyingKey(alpha[0], g2[0].copy(), g2[1].copy(), g2[2].copy(), ic,
+                        eta[0].copy() if flags & FLAG_ETA else None)
 
 
 def pk_from_bytes(data, subgroup_check: bool = True) -> ProvingKey:
     """Decode a proving key; `subgroup_check=False` skips only the G2 subgroup test (about
     half of the decode time) for files this process's owner wrote and trusts."""
     what = "proving key"
-    data, head, (n_public, n_wires, n_constraints, domain) = _read_key(data, PK_MAGIC, 4, what,
-                                                                      subgroup_check)
+    data, head, (n_public, n_wires, n_constraints, domain), flags = _read_key(
+        data, PK_MAGIC, 4, what, subgroup_check)
     if any(v >= len(data) for v in (n_public, n_wires, n_constraints, domain)):
         raise LengthError(f"{what}: header counts do not fit the file")
     rows = n_constraints + n_public + 1
@@ -285,17 +318,24 @@ def pk_from_bytes(data, subgroup_check: bool = True) -> ProvingKey:
             or domain != 1 << max(1, (rows - 1).bit_length())):
         raise FormatError(f"{what}: inconsistent header (n_public {n_public}, n_wires {n_wires}, "
                           f"n_constraints {n_constraints}, domain {domain})")
-    g1, g2 = _read_points(data, head, *_counts(n_public, n_wires, domain), what, subgroup_check)
-    alpha, ic, beta1, delta1, a_q, b1_q, h_q, l_q = _split(
-        g1, [1, n_public + 1, 1, 1, n_wires, n_wires, domain - 1, n_wires - n_public - 1])
-    vk = VerifyingKey(alpha[0], g2[0].copy(), g2[1].copy(), g2[2].copy(), ic)
-    return ProvingKey(vk, beta1[0], delta1[0], a_q, b1_q, np.ascontiguousarray(g2[3:]), h_q, l_q,
-                      int(n_constraints), int(domain))
+    g1, g2 = _read_points(data, head, *_counts(n_public, n_wires, domain, flags), what,
+                          subgroup_check)
+    n_eta = 2 if flags & FLAG_ETA else 0
+    n_tau = 2 * domain - 1 if flags & FLAG_POWERS else 0
+    alpha, ic, beta1, delta1, a_q, b1_q, h_q, l_q, eta, tau1 = _split(
+        g1, [1, n_public + 1, 1, 1, n_wires, n_wires, domain - 1, n_wires - n_public - 1,
+             n_eta, n_tau])
+    vk = VerifyingKey(alpha[0], g2[0].copy(), g2[1].copy(), g2[2].copy(), ic,
+                      eta[0].copy() if n_eta else None)
+    b2_q = np.ascontiguousarray(g2[3:3 + n_wires])
+    return ProvingKey(vk, beta1[0], delta1[0], a_q, b1_q, b2_q, h_q, l_q, int(n_constraints),
+                      int(domain), eta[1].copy() if n_eta else None, tau1 if n_tau else None,
+                      np.ascontiguousarray(g2[3 + n_wires:]) if n_tau else None)
 
 
-__all__ = ["CURVE", "KEY_VERSION", "PK_MAGIC", "PROOF_SIZE", "PROTOCOL", "SNARKJS_GT_EXPONENT",
-           "VK_MAGIC", "alphabeta_to_snarkjs", "dumps", "load_json", "pk_from_bytes", "pk_size",
-           "pk_to_bytes",
+__all__ = ["CURVE", "FLAG_ETA", "FLAG_POWERS", "KEY_VERSION", "PK_MAGIC", "PROOF_SIZE", "PROTOCOL", "SNARKJS_GT_EXPONENT",
+           "VK_MAGIC", "alphabeta_to_snarkjs", "dumps", "load_json", "key_flags",
+           "pk_from_bytes", "pk_size", "pk_to_bytes",
            "proof_from_bytes", "proof_from_snarkjs", "proof_to_bytes", "proof_to_snarkjs",
            "public_from_snarkjs", "public_to_snarkjs", "save_json", "snarkjs_alphabeta",
            "vk_from_bytes", "vk_to_bytes", "vk_from_snarkjs", "vk_to_snarkjs"]
@@ -317,10 +357,11 @@ def proving_file_from_bytes(data, subgroup_check: bool = True):
     from hpc_zkfl.circuit.iden3 import r1cs_from_bytes
 
     what = "proving key file"
-    data, head, (n_public, n_wires, _, domain) = _read_key(data, PK_MAGIC, 4, what, subgroup_check)
+    data, head, (n_public, n_wires, _, domain), flags = _read_key(data, PK_MAGIC, 4, what,
+                                                                  subgroup_check)
     if any(v >= len(data) for v in (n_public, n_wires, domain)):
         raise LengthError(f"{what}: header counts do not fit the file")
-    n_g1, n_g2 = _counts(n_public, n_wires, domain)
+    n_g1, n_g2 = _counts(n_public, n_wires, domain, flags)
     key_size = head + n_g1 * _G1U + n_g2 * _G2U
     if len(data) <= key_size:
         raise LengthError(f"{what}: no circuit after the {key_size}-byte proving key")

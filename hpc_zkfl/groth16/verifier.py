@@ -20,6 +20,10 @@ left half that passes marking its right half as failing untested (group testing 
 divide and conquer of Pastuszak, Michalek, Pieprzyk, Seberry, "Identification of bad
 signatures in batches", PKC 2000).  The result names exactly the invalid proofs.
 
+A proof with committed inputs (LegoGroth16, `committed`) comes with its commitment D, which is
+added to IC(x) (whose committed positions are 0): an item is then (signals, proof, D), and the
+batch test's input sum gains sum_j z_j D_j.
+
 Points are trusted to be canonical Montgomery arrays (decoders in `formats` validate
 untrusted bytes and JSON); still, a proof whose points are not on the curve or whose B is not
 in G2 is rejected rather than fed to the pairing.
@@ -88,38 +92,66 @@ def _ic(pvk, be, scalars) -> np.ndarray:
     return be.msm_g1(pvk.vk.gamma_abc_g1, ints_to_limbs([int(x) % R for x in scalars]))
 
 
-def verify(vk, public_signals, proof: Proof, backend="auto") -> bool:
+def _commitment_ok(d) -> bool:
+    from .committed import commitment_ok
+    return commitment_ok(d)
+
+
+def _plus(be, p, q) -> np.ndarray:
+    """p + q in G1 (affine)."""
+    return be.msm_g1(np.stack([np.asarray(p, dtype=np.uint64), np.asarray(q, dtype=np.uint64)]),
+                     ints_to_limbs([1, 1]))
+
+
+def verify(vk, public_signals, proof: Proof, backend="auto", commitment=None) -> bool:
     """Whether `proof` is valid for `public_signals` (ints) under vk (a VerifyingKey or a
-    PreparedVerifyingKey).  False for signals outside [0, r) and for malformed points;
-    ValueError for a wrong number of signals."""
+    PreparedVerifyingKey); with `commitment` D, a proof with committed inputs whose positions
+    hold 0 in public_signals (`committed.hide`).  False for signals outside [0, r) and for
+    malformed points; ValueError for a wrong number of signals."""
     be = as_backend(backend)
     pvk = _prepared(vk)
     if not _public_ok(pvk, public_signals) or not _proof_points_ok(proof):
         return False
+    if commitment is not None and not _commitment_ok(commitment):
+        return False
     ic = _signed_ic(pvk, be, public_signals)
+    if commitment is not None:
+        ic = _plus(be, ic, commitment)
     g1_prepared = np.stack([pvk.vk.alpha_g1, ic, np.asarray(proof.c, dtype=np.uint64)])
     return pairing_check_arrays(_neg_g1(proof.a)[None], np.asarray(proof.b, dtype=np.uint64)[None],
                                 g1_prepared, pvk.prepared)
 
 
 def _batch_ok(pvk, be, items, rnd) -> bool:
-    """The small-exponent batch test on (public ints, proof) items already screened."""
+    """The small-exponent batch test on (public ints, proof, D or None) items already
+    screened."""
     if len(items) == 1:
-        return verify(pvk, items[0][0], items[0][1], be)
+        return verify(pvk, items[0][0], items[0][1], be, items[0][2])
     z = [1 + rnd.randrange((1 << BATCH_COEFF_BITS) - 1) for _ in items]
-    a = np.stack([np.asarray(p.a, dtype=np.uint64) for _, p in items])
-    b = np.stack([np.asarray(p.b, dtype=np.uint64) for _, p in items])
-    c = np.stack([np.asarray(p.c, dtype=np.uint64) for _, p in items])
+    a = np.stack([np.asarray(p.a, dtype=np.uint64) for _, p, _ in items])
+    b = np.stack([np.asarray(p.b, dtype=np.uint64) for _, p, _ in items])
+    c = np.stack([np.asarray(p.c, dtype=np.uint64) for _, p, _ in items])
     za = G1.scalar_mul(a, ints_to_limbs(z))
     # The right-hand side is moved over with negated scalars r - z instead of negated points.
     # sum_j z_j x_j per public input, one vectorised product of Python ints
-    signals = np.array([[1, *(int(v) for v in x)] for x, _ in items], dtype=object)
+    signals = np.array([[1, *(int(v) for v in x)] for x, _, _ in items], dtype=object)
     ic_scalars = [int(v) % R for v in np.array(z, dtype=object) @ signals]
     neg = lambda v: (-v) % R  # noqa: E731
     alpha = G1.scalar_mul(pvk.vk.alpha_g1[None], ints_to_limbs([neg(sum(z))]))[0]
     ic = _ic(pvk, be, [neg(v) for v in ic_scalars])
+    ic = _plus_commitments(be, ic, items, [neg(zj) for zj in z])
     csum = be.msm_g1(c, ints_to_limbs([neg(zj) for zj in z]))
     return pairing_check_arrays(za, b, np.stack([alpha, ic, csum]), pvk.prepared)
+
+
+def _plus_commitments(be, ic, items, scalars) -> np.ndarray:
+    """ic + sum_j scalars[j] D_j over the items that have a commitment D_j."""
+    have = [(d, s) for (_, _, d), s in zip(items, scalars) if d is not None]
+    if not have:
+        return ic
+    points = np.stack([np.asarray(ic, dtype=np.uint64)]
+                      + [np.asarray(d, dtype=np.uint64) for d, _ in have])
+    return be.msm_g1(points, ints_to_limbs([1] + [s for _, s in have]))
 
 
 def _signed_msm(be, bases, neg_bases, scalars) -> np.ndarray:
@@ -142,7 +174,7 @@ def _signed_ic(pvk, be, public_signals) -> np.ndarray:
 def _ic_of_each(pvk, be, items) -> np.ndarray:
     """IC(x_j) for every item.  Signals equal in every item (in a round: the global model w_t,
     the round, the data root) are summed once; each item's MSM covers only its own."""
-    signals = np.array([[1, *(int(v) for v in x)] for x, _ in items], dtype=object)
+    signals = np.array([[1, *(int(v) for v in x)] for x, _, _ in items], dtype=object)
     shared = (signals == signals[0]).all(axis=0)
     bases, neg_bases = pvk.gamma_abc_g1, pvk.neg_gamma_abc_g1
     common = _signed_msm(be, bases[shared], neg_bases[shared], signals[0, shared])
@@ -151,6 +183,8 @@ def _ic_of_each(pvk, be, items) -> np.ndarray:
     out = np.empty((len(items), 2, 4), dtype=np.uint64)
     for j in range(len(items)):
         out[j] = _signed_msm(be, own_bases, own_neg_bases, [1, *signals[j, ~shared]])
+        if items[j][2] is not None:
+            out[j] = _plus(be, out[j], items[j][2])
     return out
 
 
@@ -158,10 +192,10 @@ def _check_each(pvk, items, ic_points) -> np.ndarray:
     """The exact single-proof check of every item, in parallel: (k,) bools."""
     if not items:
         return np.zeros(0, dtype=bool)
-    neg_a = np.stack([np.asarray(p.a, dtype=np.uint64) for _, p in items])
+    neg_a = np.stack([np.asarray(p.a, dtype=np.uint64) for _, p, _ in items])
     neg_a[:, 1] = FQ.neg(neg_a[:, 1])
-    b = np.stack([np.asarray(p.b, dtype=np.uint64) for _, p in items])
-    c = np.stack([np.asarray(p.c, dtype=np.uint64) for _, p in items])
+    b = np.stack([np.asarray(p.b, dtype=np.uint64) for _, p, _ in items])
+    c = np.stack([np.asarray(p.c, dtype=np.uint64) for _, p, _ in items])
     alpha = np.broadcast_to(np.asarray(pvk.vk.alpha_g1, dtype=np.uint64), c.shape)
     prepared_g1 = np.stack([alpha, ic_points, c], axis=1)
     return pairing_checks_arrays(neg_a[:, None], b[:, None], prepared_g1, pvk.prepared)
@@ -170,9 +204,9 @@ def _check_each(pvk, items, ic_points) -> np.ndarray:
 def _batch_ok_ic(pvk, be, items, ic_points, rnd) -> bool:
     """The batch test with each item's IC(x_j) already computed."""
     z = [1 + rnd.randrange((1 << BATCH_COEFF_BITS) - 1) for _ in items]
-    a = np.stack([np.asarray(p.a, dtype=np.uint64) for _, p in items])
-    b = np.stack([np.asarray(p.b, dtype=np.uint64) for _, p in items])
-    c = np.stack([np.asarray(p.c, dtype=np.uint64) for _, p in items])
+    a = np.stack([np.asarray(p.a, dtype=np.uint64) for _, p, _ in items])
+    b = np.stack([np.asarray(p.b, dtype=np.uint64) for _, p, _ in items])
+    c = np.stack([np.asarray(p.c, dtype=np.uint64) for _, p, _ in items])
     za = G1.scalar_mul(a, ints_to_limbs(z))
     neg = ints_to_limbs([(-zj) % R for zj in z])
     alpha = G1.scalar_mul(pvk.vk.alpha_g1[None], ints_to_limbs([(-sum(z)) % R]))[0]
@@ -237,24 +271,26 @@ def _find_valid(pvk, be, items, rnd) -> np.ndarray:
     return ok
 
 
-def _screen(pvk, public_signals, proof) -> bool:
+def _screen(pvk, public_signals, proof, commitment=None) -> bool:
     """In a batch, a malformed item (wrong signal count or type, bad point) is just invalid."""
     try:
-        return _public_ok(pvk, public_signals) and _proof_points_ok(proof)
+        return (_public_ok(pvk, public_signals) and _proof_points_ok(proof)
+                and (commitment is None or _commitment_ok(commitment)))
     except (TypeError, ValueError):
         return False
 
 
 def batch_verify(vk, items, backend="auto", rng=None) -> list:
-    """Verify many (public_signals, proof) pairs under one key: a list of bools, True exactly
-    for the valid proofs (up to the 2^-128 error of the batch test).  `rng` overrides the
-    CSPRNG that draws the batch coefficients (tests only)."""
+    """Verify many (public_signals, proof) pairs, or (public_signals, proof, D) triples of
+    proofs with committed inputs, under one key: a list of bools, True exactly for the valid
+    proofs (up to the 2^-128 error of the batch test).  `rng` overrides the CSPRNG that draws
+    the batch coefficients (tests only)."""
     be = as_backend(backend)
     pvk = _prepared(vk)
     rnd = rng if rng is not None else secrets.SystemRandom()
-    items = [(list(x), p) for x, p in items]
+    items = [(list(item[0]), item[1], item[2] if len(item) > 2 else None) for item in items]
     out = [False] * len(items)
-    screened = [j for j, (x, p) in enumerate(items) if _screen(pvk, x, p)]
+    screened = [j for j, (x, p, d) in enumerate(items) if _screen(pvk, x, p, d)]
     if not screened:
         return out
     # Fast path: every proof valid, one test whose public-input part is a single MSM.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hpc_zkfl.names import DATA_POISONING, MODEL_POISONING
+from hpc_zkfl.names import DATA_POISONING, MODEL_POISONING, PRIVATE_ONLY_ATTACKS
 
 from .results import RejectReason, Results, load_results
 from .retention import clean_summary, retention_rows, retention_table, write_retention_plots
@@ -211,7 +211,7 @@ def run_report(paths, out_dir) -> str:
     text = summarize(results)
     rows = retention_rows(results)
     if rows:
-        order = MODEL_POISONING + DATA_POISONING
+        order = MODEL_POISONING + DATA_POISONING + PRIVATE_ONLY_ATTACKS
         headers, table = retention_table(rows, order)
         text += (f"\n\naccuracy retention (final accuracy / clean FedAvg's of the same seed; "
                  f"clean: {clean_summary(rows)}):\n" + text_table(headers, table, 3))

@@ -28,8 +28,9 @@ from hpc_zkfl.machine import git_commit, host_name, package_versions
 log = logging.getLogger("hpc_zkfl.io")
 
 FORMAT = "hpc-zkfl-results"
-FORMAT_VERSION = 3              # 2: /rounds/idle and reason IDLE (partial participation);
-                                # 3: reason UNREGISTERED, the proving key's digest
+FORMAT_VERSION = 4              # 2: /rounds/idle and reason IDLE (partial participation);
+                                # 3: reason UNREGISTERED, the proving key's digest;
+                                # 4: reason SHARE_MISMATCH, [privacy] (two aggregators)
 
 # Per-round phase times, stored as /rounds/time_<phase> (seconds).
 PHASES = ("local", "prove", "gather", "verify", "aggregate", "evaluate", "write", "total")

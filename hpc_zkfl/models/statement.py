@@ -230,6 +230,13 @@ class NodeStatement:
     def n_constraints(self) -> int:
         return self.r1cs.n_constraints
 
+    @property
+    def update_positions(self) -> list:
+        """Where the update u sits in the public signals (the last n_params): the positions a
+        private-mode proof commits to instead of showing (`hpc_zkfl.groth16.committed`)."""
+        n = self.r1cs.n_public
+        return list(range(n - self.spec.n_params, n))
+
     def public_signals(self, round_index: int, node_id: int, w, u, commitment=None) -> list:
         """The public signals as the verifier sees them (ints mod r, in wire order)."""
         values = [round_index, node_id]

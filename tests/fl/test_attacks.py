@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from hpc_zkfl.circuit.fixedpoint import FixedPointFormat
+from hpc_zkfl.names import PRIVATE_ONLY_ATTACKS
 from hpc_zkfl.fl.attacks import (
     ATTACK_KINDS,
     ATTACK_OPTIONS,
@@ -32,7 +33,9 @@ def _gen(seed=0):
 def test_kinds_are_described_and_classified():
     assert set(DESCRIPTIONS) == set(ATTACK_KINDS)
     assert all(DESCRIPTIONS[k] and "\n" not in DESCRIPTIONS[k] for k in ATTACK_KINDS)
-    assert set(MODEL_POISONING) | set(DATA_POISONING) | {"none"} == set(ATTACK_KINDS)
+    assert set(MODEL_POISONING) | set(DATA_POISONING) | set(PRIVATE_ONLY_ATTACKS) | {"none"} \
+        == set(ATTACK_KINDS)
+    assert Attack("bad_share", 0.1).poisoning == "protocol"
     assert not set(MODEL_POISONING) & set(DATA_POISONING)
     assert DATA_POISONING == ("label_flip",)
     assert Attack("label_flip", 0.1).poisoning == "data"

@@ -152,6 +152,34 @@ def test_unproven_baselines_accept_poison(keys):
     assert (out.reason[~out.accepted] == RejectReason.NOT_SELECTED).all()
 
 
+def test_a_refused_update_sits_out_with_or_without_proofs():
+    """A node whose own computation refused (its update out of the fixed-point range) is not
+    averaged in as a zero update: it sits the round out, weight and all, and the outcome says
+    why; the model entries the step clamps are counted."""
+    from hpc_zkfl.fl.aggregation import fedavg_fixed
+    text = CONFIG.format(kind="none", extra="").replace("fraction = 0.5", "fraction = 0.0")
+    fed = build_federation(parse_config(text.replace("[attack]",
+                                                     "[aggregation]\nproofs = false\n[attack]")))
+    nodes = [FederatedNode(i, fed) for i in range(fed.n_nodes)]
+    w = fed.initial_model()
+    msgs = {n.id: n.step(1, w) for n in nodes}
+    msgs[0] = NodeMessage(1, 0, np.zeros(fed.spec.n_params, dtype=np.int64), b"", 0.0,
+                          refused="norm bound exceeded")
+    out = process_round(fed, 1, w, msgs, server_step_of(parse_config("")))
+    assert out.reason[0] == RejectReason.NO_PROOF and out.refused == {0: "norm bound exceeded"}
+    assert out.accepted[1:].all()
+    others = [1, 2, 3]
+    expect = w + fedavg_fixed([msgs[i].update for i in others],
+                              [len(fed.partition[i]) for i in others])
+    assert np.array_equal(out.w, expect) and out.clamped == 0
+    fmt = fed.spec.fixed_point
+    big = {i: NodeMessage(1, i, np.full(fed.spec.n_params, fmt.hi, dtype=np.int64), b"", 0.0)
+           for i in range(fed.n_nodes)}
+    edge = process_round(fed, 1, np.full(fed.spec.n_params, fmt.hi, dtype=np.int64), big,
+                         server_step_of(parse_config("")))
+    assert edge.clamped == fed.spec.n_params and (edge.w == fmt.hi).all()
+
+
 def test_krum_with_too_few_updates_lowers_f():
     from hpc_zkfl.fl.server import ServerStep, _feasible
     assert _feasible(ServerStep("krum", {"n_malicious": 3, "multi": 2}), 6) == (

@@ -124,7 +124,8 @@ def test_append_round_validates_and_writes_nothing_on_error(tmp_path):
             (dict(w=good.w.astype(np.float64)), "integer"),
             (dict(w=good.w[:-1]), "w has shape"),
             (dict(accepted=~good.accepted), "accepted disagrees"),
-            (dict(reject_reason=np.full(N, 9, dtype=np.int8)), "unknown reject_reason"),
+            (dict(reject_reason=np.full(N, len(RejectReason), dtype=np.int8)),
+             "unknown reject_reason"),
             (dict(times={"prove": 1.0, "proving": 2.0}), "unknown phase"),
             (dict(late=np.ones(N, dtype=np.int64)), "late must be bool"),
         ]
