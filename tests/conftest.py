@@ -12,6 +12,36 @@ from hpc_zkfl.backends import (
 )
 
 SEED_ENV = "HPC_ZKFL_TEST_SEED"
+
+# A federation small enough for whole runs in tests: binary logistic regression on
+# breast_cancer, each proof tens of milliseconds.  Tests override what they need.
+SMALL_RUN = {
+    "run": {"seed": 5, "rounds": 2, "round_deadline_s": 120},
+    "data": {"dataset": "breast_cancer"},
+    "nodes": {"count": 4},
+    "model": {"kind": "logistic", "batch_size": 4, "learning_rate": 0.5, "norm_bound": 4.0},
+}
+
+
+def toml_text(sections: dict) -> str:
+    """A run configuration's TOML from {section: {key: value}} (str, bool, int, float)."""
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return f'"{v}"' if isinstance(v, str) else repr(v)
+    return "".join(f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in keys.items())
+                   for name, keys in sections.items())
+
+
+@pytest.fixture
+def small_run_toml():
+    """toml_text of SMALL_RUN with overrides: small_run_toml({"attack": {...}, ...})."""
+    def make(overrides: dict = None) -> str:
+        sections = {name: dict(keys) for name, keys in SMALL_RUN.items()}
+        for name, keys in (overrides or {}).items():
+            sections.setdefault(name, {}).update(keys)
+        return toml_text(sections)
+    return make
 DEFAULT_SEED = 20240601
 
 

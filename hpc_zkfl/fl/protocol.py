@@ -47,9 +47,11 @@ class InProcess:
 
     In two-aggregator mode the helper is an `Aggregator` here too (`helper`), holding only the
     messages addressed to it; `tap(role, data)`, if given, sees every byte string delivered
-    to the leader (role 0) and to the helper (role 1), as a test of what each learns needs."""
+    to the leader (role 0) and to the helper (role 1), as a test of what each learns needs.
+    aggregators=False: the nodes only (the MPI root's own), no local helper and no key check
+    (the MPI transport has its own)."""
 
-    def __init__(self, fed, nodes=None, slow=None, tap=None):
+    def __init__(self, fed, nodes=None, slow=None, tap=None, aggregators=True):
         from .node import FederatedNode
         self.fed = fed
         self.nodes = nodes if nodes is not None else [FederatedNode(i, fed)
@@ -61,7 +63,7 @@ class InProcess:
                             if fed.spec.data_binding else {})
         self.unregistered = {}
         self.helper = None
-        if fed.private:
+        if fed.private and aggregators:
             from hpc_zkfl.groth16.key_check import check_proving_key
 
             from .private import HELPER, Aggregator

@@ -29,6 +29,15 @@ The round itself is the FL core's (`hpc_zkfl.fl.protocol.run_rounds`); the root 
 transport (`start_round`, `collect`), as `hpc_zkfl.fl.protocol.InProcess` is for a one-process
 run.
 
+In two-aggregator mode ([privacy] mode = "two_aggregators", `hpc_zkfl.fl.private`) rank 1 is
+the helper and hosts no node; the nodes live on ranks 2 and up and send each round one
+RESULT (the leader's share message) to the root and one SHARE (the helper's) to rank 1.  The
+root, the leader, asks the helper through CHECK / VERDICT which shares open their commitments,
+then through SUM / TOTAL for the helper's share sum over the nodes both accepted; every wait
+on the helper has the round's deadline, and a helper that misses one ends the run (its results
+file keeps every complete round; resume continues it).  Each node rank checks the proving key
+(`hpc_zkfl.groth16.key_check`) before proving with it.
+
 After the last round the root sends STOP; each worker completes its sends and answers DONE;
 the root drains what is still in flight until every worker is done or the deadline passes, and
 records the ranks it lost (and why) in the results file, which is closed whatever happens.  If
@@ -57,18 +66,25 @@ _TIMING_SLACK_S = 0.5
 _MAX_WARNINGS_PER_RANK = 5
 
 
-def node_ranks(n_nodes: int, size: int, per_rank: int) -> list:
+HELPER_RANK = 1
+
+
+def node_ranks(n_nodes: int, size: int, per_rank: int, first: int = 1) -> list:
     """The rank hosting each node: the root itself with one rank; otherwise node i on rank
-    1 + i // per_rank (per_rank > 0) or spread round robin over ranks 1..size-1."""
-    if size == 1:
+    first + i // per_rank (per_rank > 0) or spread round robin over ranks first..size-1
+    (first = 2 in two-aggregator mode, where rank 1 is the helper)."""
+    if size == 1 and first == 1:
         return [0] * n_nodes
-    workers = size - 1
+    workers = size - first
+    if workers < 1:
+        raise ValueError(f"two-aggregator mode needs at least 3 MPI ranks (the leader, the "
+                         f"helper, and ranks for the nodes); this job has {size}")
     if per_rank:
         if per_rank * workers < n_nodes:
             raise ValueError(f"{n_nodes} nodes do not fit {workers} ranks x {per_rank} nodes "
                              f"per rank; raise nodes.per_rank or the rank count")
-        return [1 + i // per_rank for i in range(n_nodes)]
-    return [1 + i % workers for i in range(n_nodes)]
+        return [first + i // per_rank for i in range(n_nodes)]
+    return [first + i % workers for i in range(n_nodes)]
 
 
 def _setup_logging(rank: int):
@@ -96,13 +112,22 @@ def run(cfg: RunConfig, resume: bool = False, output=None) -> int:
     rank = comm.rank
     _setup_logging(rank)
     out = Path(output or cfg.run.output)
-    owner = node_ranks(cfg.nodes.count, comm.size, cfg.nodes.per_rank)
+    private = cfg.privacy.mode == "two_aggregators"
+    try:
+        owner = node_ranks(cfg.nodes.count, comm.size, cfg.nodes.per_rank,
+                           first=2 if private else 1)
+    except ValueError as exc:           # every rank sees the same: the root says it
+        if rank == 0:
+            print(f"hpc-zkfl: error: {exc}", file=sys.stderr, flush=True)
+        return 2
     fed = build_federation(cfg)
     if rank != 0:
+        role = _helper if private and rank == HELPER_RANK else _worker
         try:
-            _worker(comm, cfg, fed, owner)
+            role(comm, cfg, fed, owner)
         except (WireError, ValueError) as exc:
-            # Only a root that breaks the protocol gets here: end the job, loudly.
+            # Only a root that breaks the protocol (or sends a bad key) gets here: end the
+            # job, loudly.
             log.error("the root broke the protocol: %s; ending the job", exc)
             _abort(comm, 3)
         return 0
@@ -171,18 +196,14 @@ def _worker(comm, cfg, fed, owner):
 
     n_params = fed.spec.n_params
     _send(comm, Kind.HELLO, wire.encode_hello(MPI.Get_processor_name()))
-    key_size = 0
-    if fed.proofs:                      # known from the circuit: refuse any other size
-        from hpc_zkfl.groth16.formats import pk_size
-        from hpc_zkfl.groth16.r1cs_to_qap import domain_size
-        r1cs = fed.statement.r1cs
-        key_size = pk_size(r1cs.n_public, r1cs.n_wires, domain_size(r1cs))
-    _, data = _receive_from_root(comm, {Kind.SETUP: wire.setup_frame_size(key_size)})
-    ranks_on_host, key = wire.decode_setup(data, key_size)
+    fed, ranks_on_host = _receive_key(comm, fed)
     _share_cores(ranks_on_host)
-    if fed.proofs:
-        from hpc_zkfl.groth16.formats import pk_from_bytes
-        fed = fed.with_key(pk_from_bytes(key, subgroup_check=False))
+    if fed.private:
+        # Check the leader's key before proving with it: a malformed one could make the
+        # proofs leak the witness (groth16/key_check.py).
+        from hpc_zkfl.groth16.key_check import check_proving_key
+        check_proving_key(fed.proving_key, fed.statement.r1cs, backend=fed.backend,
+                          subgroup_check=False)
     mine = [FederatedNode(i, fed) for i in range(fed.n_nodes) if owner[i] == comm.rank]
     if fed.spec.data_binding:
         _send(comm, Kind.REGISTER,
@@ -204,15 +225,190 @@ def _worker(comm, cfg, fed, owner):
             _slow(cfg, node.id)
             try:
                 msg = node.step(t, w, w_prev)
-                payload = wire.encode_result(t, node.id, msg.to_bytes())
+                if fed.private:                 # (to the leader, to the helper)
+                    sends = [(0, Kind.RESULT, wire.encode_result(t, node.id, m.to_bytes()))
+                             for m in msg[:1] if m is not None]
+                    sends += [(HELPER_RANK, Kind.SHARE,
+                               wire.encode_share(t, node.id, m.to_bytes()))
+                              for m in msg[1:] if m is not None]
+                else:
+                    sends = [(0, Kind.RESULT, wire.encode_result(t, node.id, msg.to_bytes()))]
             except Exception:                                   # never let one node stop a rank
                 log.exception("node %d failed in round %d", node.id, t)
                 continue
-            pending.append((comm.Isend([payload, MPI.BYTE], dest=0,
-                                       tag=wire.TAGS[Kind.RESULT]), payload))
+            for dest, kind, payload in sends:
+                pending.append((comm.Isend([payload, MPI.BYTE], dest=dest,
+                                           tag=wire.TAGS[kind]), payload))
         pending = [(r, p) for r, p in pending if not r.Test()]
     MPI.Request.Waitall([r for r, _ in pending])
     _send(comm, Kind.DONE, wire.encode_empty(Kind.DONE))
+
+
+def _receive_key(comm, fed):
+    """SETUP from the root: (the federation with the proving key, ranks on this host).  The
+    key must have exactly the size this rank's circuit implies."""
+    key_size = 0
+    if fed.proofs:                      # known from the circuit: refuse any other size
+        from hpc_zkfl.groth16.formats import FLAG_ETA, FLAG_POWERS, pk_size
+        from hpc_zkfl.groth16.r1cs_to_qap import domain_size
+        r1cs = fed.statement.r1cs
+        key_size = pk_size(r1cs.n_public, r1cs.n_wires, domain_size(r1cs),
+                           FLAG_ETA | FLAG_POWERS if fed.private else 0)
+    _, data = _receive_from_root(comm, {Kind.SETUP: wire.setup_frame_size(key_size)})
+    ranks_on_host, key = wire.decode_setup(data, key_size)
+    if fed.proofs:
+        from hpc_zkfl.groth16.formats import pk_from_bytes
+        # In private mode the key is checked (G2 subgroups included) before any proof.
+        fed = fed.with_key(pk_from_bytes(key, subgroup_check=fed.private))
+    return fed, ranks_on_host
+
+
+# ---------------------------------------------------------------------------------------
+# the helper (two-aggregator mode)
+
+# How long the helper waits, once asked, for shares still in flight from nodes the leader
+# heard from (MPI orders messages per sender and receiver, not across receivers).
+_SHARE_GRACE_S = 2.0
+
+
+def _helper(comm, cfg, fed, owner):
+    """Rank 1 in two-aggregator mode: receive the nodes' helper shares, answer the leader's
+    CHECK (which shares open D - A) and SUM (the weighted share sum), until STOP.  It trusts
+    the leader only with what the protocol gives it: node ids and weights, never a share."""
+    from mpi4py import MPI
+
+    from hpc_zkfl.fl.private import HELPER, Aggregator, ShareMessage
+
+    n_nodes, n_params = fed.n_nodes, fed.spec.n_params
+    _send(comm, Kind.HELLO, wire.encode_hello(MPI.Get_processor_name()))
+    fed, ranks_on_host = _receive_key(comm, fed)
+    _share_cores(ranks_on_host)
+    aggregator = Aggregator(fed, HELPER, fed.min_accepted)
+    from_leader = {kind: wire.max_frame_size(kind, n_nodes=n_nodes, n_params=n_params)
+                   for kind in (Kind.ROUND, Kind.CHECK, Kind.SUM)}
+    from_leader[Kind.STOP] = wire.HEADER_SIZE
+    share_cap = wire.max_frame_size(Kind.SHARE, n_params=n_params)
+    shares = {}                         # round -> {node: ShareMessage or ValueError}
+    status = MPI.Status()
+    current = 0
+
+    def take_share(rank, data):
+        try:
+            t, slot, body = wire.decode_share_envelope(data, n_params)
+        except WireError as exc:
+            log.warning("rank %d sent a SHARE that is not one: %s", rank, exc)
+            return
+        if not 0 <= slot < n_nodes or owner[slot] != rank or t < current:
+            return                      # not its node, or a round already judged
+        box = shares.setdefault(t, {})
+        if slot in box:
+            return
+        try:
+            box[slot] = ShareMessage.from_bytes(body)
+        except ValueError as exc:
+            box[slot] = exc
+
+    def next_frame(deadline=None):
+        """(rank, kind, bytes) of the next frame; None at the deadline.  Over-cap frames and
+        foreign tags are dropped unread."""
+        while deadline is None or time.perf_counter() < deadline:
+            if not comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
+                time.sleep(0.001)
+                continue
+            rank, tag = status.Get_source(), status.Get_tag()
+            size = status.Get_count(MPI.BYTE)
+            kind = wire.KIND_OF_TAG.get(tag)
+            cap = from_leader.get(kind, 0) if rank == 0 else (
+                share_cap if kind == Kind.SHARE else 0)
+            if size > cap:
+                try:
+                    comm.Recv([bytearray(1), MPI.BYTE], source=rank, tag=tag)
+                except MPI.Exception:
+                    pass                # the truncation error: the frame is gone
+                continue
+            buf = bytearray(size)
+            comm.Recv([buf, MPI.BYTE], source=rank, tag=tag)
+            return rank, kind, bytes(buf)
+        return None
+
+    while True:
+        rank, kind, data = next_frame()
+        if rank != 0:
+            take_share(rank, data)
+            continue
+        if kind == Kind.STOP:
+            wire.decode_empty(data, Kind.STOP)
+            break
+        if kind == Kind.ROUND:
+            current = max(current, wire.decode_round(data, n_params)[0])
+            continue
+        if kind == Kind.CHECK:
+            t, nodes = wire.decode_check(data, n_nodes)
+            current = max(current, t)
+            grace = time.perf_counter() + min(_SHARE_GRACE_S, cfg.run.round_deadline_s)
+            while set(nodes) - set(shares.get(t, {})):
+                item = next_frame(grace)
+                if item is None:
+                    break
+                if item[0] != 0:
+                    take_share(item[0], item[2])
+                else:
+                    raise WireError(f"the leader sent {item[1]} while the helper was "
+                                    f"collecting round {t}")
+            aggregator.receive(t, shares.pop(t, {}))
+            for old in [r for r in shares if r < t]:
+                del shares[old]
+            verdicts = aggregator.check(nodes)
+            _send(comm, Kind.VERDICT, wire.encode_verdict(t, verdicts.problems,
+                                                          verdicts.bindings, nodes))
+            continue
+        t, nodes, weights = wire.decode_sum(data, n_nodes)
+        try:
+            reply = wire.encode_total(t, aggregator.share_sum(nodes, weights))
+        except ValueError as exc:
+            reply = wire.encode_total(t, refusal=str(exc))
+        _send(comm, Kind.TOTAL, reply)
+    _send(comm, Kind.DONE, wire.encode_empty(Kind.DONE))
+
+
+class _RemoteHelper:
+    """The leader's view of the helper on rank 1: `check` and `share_sum`, each one frame
+    out and one back, waited on with the round's deadline."""
+
+    def __init__(self, root):
+        self.root = root
+        self.round = 0
+
+    def _ask(self, kind: Kind, frame: bytes, answer: Kind) -> bytes:
+        root = self.root
+        root._isend(HELPER_RANK, kind, frame)
+        deadline = time.perf_counter() + root.cfg.run.round_deadline_s
+        got = root._gather(answer, {HELPER_RANK}, deadline).get(HELPER_RANK)
+        if got is None:
+            root._lose(HELPER_RANK, f"no {answer.name} before the deadline")
+            raise RuntimeError(f"the helper (rank {HELPER_RANK}) did not answer {kind.name} "
+                               f"in round {self.round}: a two-aggregator run cannot go on "
+                               f"without it (resume continues from the last complete round)")
+        return got
+
+    def check(self, expected):
+        from hpc_zkfl.fl.private import Verdicts
+        t = self.round = self.root.round
+        data = self._ask(Kind.CHECK, wire.encode_check(t, expected), Kind.VERDICT)
+        got_t, problems, bindings = wire.decode_verdict(data, self.root.fed.n_nodes)
+        if got_t != t or set(problems) != set(expected):
+            raise WireError(f"the helper's VERDICT is for round {got_t} and other nodes")
+        return Verdicts({i: why for i, why in problems.items() if why}, bindings)
+
+    def share_sum(self, accepted, weights):
+        t = self.round
+        data = self._ask(Kind.SUM, wire.encode_sum(t, accepted, weights), Kind.TOTAL)
+        got_t, values, refusal = wire.decode_total(data, self.root.fed.spec.n_params)
+        if got_t != t:
+            raise WireError(f"the helper's TOTAL is for round {got_t}, not {t}")
+        if values is None:
+            raise ValueError(f"the helper refused its sum: {refusal}")
+        return values
 
 
 # ---------------------------------------------------------------------------------------
@@ -241,8 +437,12 @@ class _Root:
         # The largest frame of each kind the root receives.  Any other tag (the kinds the
         # root only sends, or none of ours) has cap 0: dropped unread, out of MPI's queue.
         self._caps = {kind: wire.max_frame_size(kind, n_nodes=fed.n_nodes,
-                                                n_params=fed.spec.n_params)
-                      for kind in (Kind.HELLO, Kind.REGISTER, Kind.RESULT, Kind.DONE)}
+                                                n_params=fed.spec.n_params,
+                                                private=fed.private)
+                      for kind in (Kind.HELLO, Kind.REGISTER, Kind.RESULT, Kind.DONE,
+                                   *((Kind.VERDICT, Kind.TOTAL) if fed.private else ()))}
+        self.helper = _RemoteHelper(self) if fed.private else None
+        self.round = 0
 
     # -- transport ------------------------------------------------------------------------
 
@@ -381,6 +581,9 @@ class _Root:
         for rank in sorted(self.active):
             self._isend(rank, Kind.SETUP, wire.encode_setup(per_host[self.hosts[rank]],
                                                             key_bytes))
+        if self.fed.private and HELPER_RANK not in self.active:
+            raise RuntimeError(f"the helper (rank {HELPER_RANK}) failed its handshake: "
+                               f"{self.lost.get(HELPER_RANK)}; a two-aggregator run needs it")
 
     def _refuse_nodes_of(self, rank: int, why: str):
         for i, r in enumerate(self.owner):
@@ -395,8 +598,9 @@ class _Root:
         if not self.active:
             return
         deadline = time.perf_counter() + self.cfg.run.round_deadline_s
-        frames = self._gather(Kind.REGISTER, set(self.active), deadline)
-        for rank in sorted(self.active):
+        registering = set(self.active) - ({HELPER_RANK} if self.fed.private else set())
+        frames = self._gather(Kind.REGISTER, registering, deadline)
+        for rank in sorted(registering):
             hosted = {i for i, r in enumerate(self.owner) if r == rank}
             try:
                 if rank not in frames or frames[rank] is None:
@@ -427,6 +631,7 @@ class _Root:
     # -- rounds ---------------------------------------------------------------------------
 
     def start_round(self, t, w, w_prev):
+        self.round = t
         frame = wire.encode_round(t, w, w_prev)
         for rank in sorted(self.active - self.done):
             self._isend(rank, Kind.ROUND, frame)
@@ -436,7 +641,9 @@ class _Root:
         until every expected node has answered or the deadline passes; with one rank the
         root computes its nodes here.  Also returns the count of stale messages dropped."""
         from hpc_zkfl.fl.message import NodeMessage
+        from hpc_zkfl.fl.private import ShareMessage
         fed, owner = self.fed, self.owner
+        parse = ShareMessage.from_bytes if fed.private else NodeMessage.from_bytes
         messages, stale = self.local.collect(t, t_start, deadline, w, w_prev)
         participating = fed.participants(t)
         answering = self.active - self.done
@@ -451,7 +658,8 @@ class _Root:
                 self._stray(sender, kind, raw)
                 continue
             try:
-                env_round, slot, body = wire.decode_result_envelope(raw, fed.spec.n_params)
+                env_round, slot, body = wire.decode_result_envelope(raw, fed.spec.n_params,
+                                                                    fed.private)
             except WireError as exc:
                 self._warn(sender, "sent a RESULT that is not one: %s", exc)
                 continue
@@ -470,7 +678,7 @@ class _Root:
                            slot, t)
                 continue
             try:
-                msg = NodeMessage.from_bytes(body)
+                msg = parse(body)
                 elapsed = time.perf_counter() - t_start
                 claimed = msg.local_seconds + msg.prove_seconds
                 if claimed > elapsed + _TIMING_SLACK_S:
@@ -489,7 +697,9 @@ class _Root:
         self._handshake()
         fed = self.fed                  # with the key the handshake made
         local = [FederatedNode(i, fed) for i in range(fed.n_nodes) if self.owner[i] == 0]
-        self.local = InProcess(fed, local, slow=lambda i: _slow(cfg, i))
+        # The root's own nodes (with one rank, all of them); in two-aggregator mode it hosts
+        # none, and the helper is rank 1 (self.helper), not a local one.
+        self.local = InProcess(fed, local, slow=lambda i: _slow(cfg, i), aggregators=False)
         if fed.spec.data_binding:
             self._register()
         hosts = [self.hosts.get(r, "unknown") for r in range(self.comm.size)]

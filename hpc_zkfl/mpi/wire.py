@@ -20,6 +20,19 @@ Kinds, who sends them and their bodies:
     STOP      root -> worker  (empty)
     DONE      worker -> root  (empty)
 
+Two-aggregator mode ([privacy] mode = "two_aggregators", fl/private.py) adds the helper, rank
+1, which the node ranks write to as they write to the leader (rank 0):
+
+    SHARE     worker -> helper  round i64 | node slot i64 | ShareMessage bytes (helper's)
+    CHECK     leader -> helper  round u64 | count u32 | count x node id u32
+    VERDICT   helper -> leader  round u64 | count u32 | count x (node u32 | has binding u8 |
+                                binding 32 bytes | reason length u16 | reason, UTF-8)
+    SUM       leader -> helper  round u64 | count u32 | count x (node u32 | weight u64)
+    TOTAL     helper -> leader  round u64 | ok u8 | n u32 | n x Fr element (32 bytes, BE) or,
+                                when not ok, the reason (UTF-8)
+
+In that mode RESULT carries the leader's ShareMessage instead of a NodeMessage.
+
 Each kind travels under its own MPI tag (`TAGS`), so a receiver can wait for one kind and
 check that the frame inside says the same.  This module has no MPI in it: it is tested
 without mpiexec, and a hostile rank in the tests builds its frames with it.
@@ -40,6 +53,11 @@ _ENVELOPE = struct.Struct("<qq")    # RESULT: the round the node computed for, i
 _REGISTRATION = struct.Struct("<I32s")
 _ROUND_HEAD = struct.Struct("<QIB")
 _SETUP_HEAD = struct.Struct("<IQ")
+_COUNTED = struct.Struct("<QI")     # round, count
+_VERDICT_ENTRY = struct.Struct("<IB32sH")
+_SUM_ENTRY = struct.Struct("<IQ")
+_TOTAL_HEAD = struct.Struct("<QBI")
+MAX_REASON = 200                    # bytes of a VERDICT or TOTAL reason
 
 
 class WireError(ValueError):
@@ -54,6 +72,11 @@ class Kind(enum.IntEnum):
     RESULT = 5
     STOP = 6
     DONE = 7
+    SHARE = 8
+    CHECK = 9
+    VERDICT = 10
+    SUM = 11
+    TOTAL = 12
 
 
 # MPI tag of each kind (apart from any tag an application might use for other traffic).
@@ -65,18 +88,27 @@ def frame(kind: Kind, body: bytes = b"") -> bytes:
     return _HEAD.pack(MAGIC, VERSION, int(kind), 0, len(body)) + bytes(body)
 
 
-def max_frame_size(kind: Kind, n_nodes: int = 0, n_params: int = 0) -> int:
+def max_frame_size(kind: Kind, n_nodes: int = 0, n_params: int = 0,
+                   private: bool = False) -> int:
     """The largest frame of this kind a receiver accepts for a run of n_nodes nodes and
-    n_params model parameters (checked against MPI's announced size before receiving)."""
+    n_params model parameters (checked against MPI's announced size before receiving);
+    private: two-aggregator mode, where RESULT carries a share message."""
     from hpc_zkfl.fl.message import NodeMessage
+    from hpc_zkfl.fl.private import ShareMessage
+    message = (ShareMessage if private else NodeMessage).max_size(n_params)
     body = {
         Kind.HELLO: MAX_HOST_NAME,
         Kind.SETUP: _SETUP_HEAD.size + MAX_KEY_BYTES,
         Kind.REGISTER: 4 + _REGISTRATION.size * n_nodes,
         Kind.ROUND: _ROUND_HEAD.size + 16 * n_params,
-        Kind.RESULT: _ENVELOPE.size + NodeMessage.max_size(n_params),
+        Kind.RESULT: _ENVELOPE.size + message,
         Kind.STOP: 0,
         Kind.DONE: 0,
+        Kind.SHARE: _ENVELOPE.size + ShareMessage.max_size(n_params),
+        Kind.CHECK: _COUNTED.size + 4 * n_nodes,
+        Kind.VERDICT: _COUNTED.size + (_VERDICT_ENTRY.size + MAX_REASON) * n_nodes,
+        Kind.SUM: _COUNTED.size + _SUM_ENTRY.size * n_nodes,
+        Kind.TOTAL: _TOTAL_HEAD.size + max(32 * n_params, MAX_REASON),
     }[kind]
     return HEADER_SIZE + body
 
@@ -208,13 +240,146 @@ def encode_result(t: int, slot: int, message: bytes) -> bytes:
     return frame(Kind.RESULT, _ENVELOPE.pack(t, slot) + bytes(message))
 
 
-def decode_result_envelope(data, n_params: int) -> tuple:
-    """(round, node slot, the NodeMessage bytes, not yet parsed)."""
-    body = unframe(data, Kind.RESULT, max_frame_size(Kind.RESULT, n_params=n_params))
+def decode_result_envelope(data, n_params: int, private: bool = False) -> tuple:
+    """(round, node slot, the NodeMessage (private: ShareMessage) bytes, not yet parsed)."""
+    body = unframe(data, Kind.RESULT, max_frame_size(Kind.RESULT, n_params=n_params,
+                                                     private=private))
     if len(body) < _ENVELOPE.size:
         raise WireError("RESULT body shorter than its envelope")
     t, slot = _ENVELOPE.unpack_from(body)
     return int(t), int(slot), bytes(body[_ENVELOPE.size:])
+
+
+# -- SHARE (as RESULT, to the helper) ------------------------------------------------------
+
+def encode_share(t: int, slot: int, message: bytes) -> bytes:
+    return frame(Kind.SHARE, _ENVELOPE.pack(t, slot) + bytes(message))
+
+
+def decode_share_envelope(data, n_params: int) -> tuple:
+    """(round, node slot, the ShareMessage bytes, not yet parsed)."""
+    body = unframe(data, Kind.SHARE, max_frame_size(Kind.SHARE, n_params=n_params))
+    if len(body) < _ENVELOPE.size:
+        raise WireError("SHARE body shorter than its envelope")
+    t, slot = _ENVELOPE.unpack_from(body)
+    return int(t), int(slot), bytes(body[_ENVELOPE.size:])
+
+
+# -- CHECK, VERDICT, SUM, TOTAL: leader and helper -----------------------------------------
+
+def _counted(body, entry_size: int, what: str, n_nodes: int):
+    if len(body) < _COUNTED.size:
+        raise WireError(f"{what} body shorter than its header")
+    t, count = _COUNTED.unpack_from(body)
+    if count > n_nodes or t < 1:
+        raise WireError(f"{what} for round {t} names {count} nodes; this run has {n_nodes}")
+    return int(t), int(count)
+
+
+def encode_check(t: int, nodes) -> bytes:
+    nodes = [int(i) for i in nodes]
+    return frame(Kind.CHECK, _COUNTED.pack(t, len(nodes)) + struct.pack(f"<{len(nodes)}I",
+                                                                          *nodes))
+
+
+def decode_check(data, n_nodes: int) -> tuple:
+    """(round, [node ids]), each id < n_nodes and listed once."""
+    body = unframe(data, Kind.CHECK, max_frame_size(Kind.CHECK, n_nodes=n_nodes))
+    t, count = _counted(body, 4, "CHECK", n_nodes)
+    _exact(body, _COUNTED.size + 4 * count, "CHECK")
+    nodes = list(struct.unpack_from(f"<{count}I", body, _COUNTED.size))
+    if any(i >= n_nodes for i in nodes) or len(set(nodes)) != len(nodes):
+        raise WireError("CHECK names a node twice or one outside the run")
+    return t, nodes
+
+
+def encode_verdict(t: int, problems: dict, bindings: dict, nodes) -> bytes:
+    """The helper's view of `nodes`: problems node -> why (absent: its share opens),
+    bindings node -> 32-byte digest of what it received (absent: nothing received)."""
+    parts = []
+    for i in nodes:
+        why = (problems.get(i) or "").encode("utf-8")[:MAX_REASON]
+        digest = bindings.get(i)
+        parts.append(_VERDICT_ENTRY.pack(i, digest is not None, digest or bytes(32), len(why))
+                     + why)
+    return frame(Kind.VERDICT, _COUNTED.pack(t, len(parts)) + b"".join(parts))
+
+
+def decode_verdict(data, n_nodes: int) -> tuple:
+    """(round, {node: why or None}, {node: binding digest})."""
+    body = unframe(data, Kind.VERDICT, max_frame_size(Kind.VERDICT, n_nodes=n_nodes))
+    t, count = _counted(body, _VERDICT_ENTRY.size, "VERDICT", n_nodes)
+    at, problems, bindings = _COUNTED.size, {}, {}
+    for _ in range(count):
+        if len(body) < at + _VERDICT_ENTRY.size:
+            raise WireError("VERDICT shorter than its entries")
+        node, has, digest, n_why = _VERDICT_ENTRY.unpack_from(body, at)
+        at += _VERDICT_ENTRY.size
+        if node >= n_nodes or node in problems or has not in (0, 1) or n_why > MAX_REASON \
+                or len(body) < at + n_why:
+            raise WireError("VERDICT entry out of range, repeated or truncated")
+        try:
+            why = bytes(body[at:at + n_why]).decode("utf-8")
+        except UnicodeDecodeError:
+            raise WireError("VERDICT reason is not UTF-8") from None
+        at += n_why
+        problems[node] = why or None
+        if has:
+            bindings[node] = bytes(digest)
+    _exact(body, at, "VERDICT")
+    return t, problems, bindings
+
+
+def encode_sum(t: int, nodes, weights) -> bytes:
+    body = b"".join(_SUM_ENTRY.pack(int(i), int(n)) for i, n in zip(nodes, weights))
+    return frame(Kind.SUM, _COUNTED.pack(t, len(nodes)) + body)
+
+
+def decode_sum(data, n_nodes: int) -> tuple:
+    """(round, [node ids], [weights]), ids distinct and < n_nodes, weights >= 1."""
+    body = unframe(data, Kind.SUM, max_frame_size(Kind.SUM, n_nodes=n_nodes))
+    t, count = _counted(body, _SUM_ENTRY.size, "SUM", n_nodes)
+    _exact(body, _COUNTED.size + count * _SUM_ENTRY.size, "SUM")
+    entries = list(_SUM_ENTRY.iter_unpack(body[_COUNTED.size:]))
+    nodes = [e[0] for e in entries]
+    if any(i >= n_nodes for i in nodes) or len(set(nodes)) != count \
+            or any(n < 1 for _, n in entries):
+        raise WireError("SUM names a node twice, one outside the run, or a zero weight")
+    return t, nodes, [e[1] for e in entries]
+
+
+def encode_total(t: int, values=None, refusal: str = "") -> bytes:
+    """The helper's share sum (Fr elements), or why it refuses to give one."""
+    if values is None:
+        why = refusal.encode("utf-8")[:MAX_REASON]
+        return frame(Kind.TOTAL, _TOTAL_HEAD.pack(t, 0, len(why)) + why)
+    body = b"".join(int(v).to_bytes(32, "big") for v in values)
+    return frame(Kind.TOTAL, _TOTAL_HEAD.pack(t, 1, len(values)) + body)
+
+
+def decode_total(data, n_params: int) -> tuple:
+    """(round, [n_params ints in [0, r)] or None, refusal reason)."""
+    from hpc_zkfl.algebra.constants import R
+    body = unframe(data, Kind.TOTAL, max_frame_size(Kind.TOTAL, n_params=n_params))
+    if len(body) < _TOTAL_HEAD.size:
+        raise WireError("TOTAL body shorter than its header")
+    t, ok, n = _TOTAL_HEAD.unpack_from(body)
+    rest = bytes(body[_TOTAL_HEAD.size:])
+    if ok not in (0, 1) or t < 1:
+        raise WireError("TOTAL header out of range")
+    if not ok:
+        _exact(rest, n, "TOTAL reason")
+        try:
+            return int(t), None, rest.decode("utf-8")
+        except UnicodeDecodeError:
+            raise WireError("TOTAL reason is not UTF-8") from None
+    if n != n_params:
+        raise WireError(f"TOTAL of {n} values; this run has {n_params} parameters")
+    _exact(rest, 32 * n, "TOTAL")
+    values = [int.from_bytes(rest[k:k + 32], "big") for k in range(0, 32 * n, 32)]
+    if any(v >= R for v in values):
+        raise WireError("TOTAL value outside Fr")
+    return int(t), values, ""
 
 
 # -- STOP, DONE ----------------------------------------------------------------------------
@@ -228,7 +393,9 @@ def decode_empty(data, kind: Kind) -> None:
 
 
 __all__ = ["HEADER_SIZE", "KIND_OF_TAG", "Kind", "MAX_HOST_NAME", "TAGS", "VERSION", "WireError",
-           "decode_empty", "decode_hello", "decode_register", "decode_result_envelope",
-           "decode_round", "decode_setup", "encode_empty", "encode_hello", "encode_register",
-           "encode_result", "encode_round", "encode_setup", "frame", "max_frame_size",
-           "setup_frame_size", "unframe"]
+           "decode_check", "decode_empty", "decode_hello", "decode_register",
+           "decode_result_envelope", "decode_round", "decode_setup", "decode_share_envelope",
+           "decode_sum", "decode_total", "decode_verdict", "encode_check", "encode_empty",
+           "encode_hello", "encode_register", "encode_result", "encode_round", "encode_setup",
+           "encode_share", "encode_sum", "encode_total", "encode_verdict", "frame",
+           "max_frame_size", "setup_frame_size", "unframe"]

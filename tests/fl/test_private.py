@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2_contingency, chisquare
 
+from conftest import SMALL_RUN, toml_text
 from hpc_zkfl.algebra.constants import R
 from hpc_zkfl.config import parse_config
 from hpc_zkfl.fl.federation import build_federation
@@ -17,30 +18,13 @@ from hpc_zkfl.fl.verdicts import RejectReason
 from hpc_zkfl.groth16.committed import commitment_key
 from hpc_zkfl.groth16.key_check import KeyCheckError
 
-CONFIG = """
-[run]
-seed = 5
-rounds = {rounds}
-[data]
-dataset = "breast_cancer"
-[nodes]
-count = {nodes}
-[model]
-kind = "logistic"
-batch_size = {batch}
-learning_rate = 0.5
-norm_bound = 4.0
-[attack]
-kind = "{kind}"
-fraction = {fraction}
-[privacy]
-mode = "{mode}"
-"""
-
-
-def config(mode="two_aggregators", kind="none", fraction=0.0, rounds=2, nodes=4, batch=4):
-    return parse_config(CONFIG.format(mode=mode, kind=kind, fraction=fraction, rounds=rounds,
-                                      nodes=nodes, batch=batch))
+def config(mode="two_aggregators", kind="none", fraction=0.0, rounds=2):
+    sections = {name: dict(keys) for name, keys in SMALL_RUN.items()}
+    sections["run"]["rounds"] = rounds
+    sections["privacy"] = {"mode": mode}
+    if kind != "none":
+        sections["attack"] = {"kind": kind, "fraction": fraction}
+    return parse_config(toml_text(sections))
 
 
 @pytest.fixture(scope="module")

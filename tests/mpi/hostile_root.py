@@ -5,6 +5,10 @@
 Modes: pickle_setup (a pickle in place of SETUP), pickle_round (a valid SETUP for a run without
 proofs, then a pickle in place of ROUND).  An honest worker must refuse either, run nothing,
 and end the job.
+
+tampered_key (two-aggregator mode, mpiexec -n 1 hostile root : -n 2 honest ranks, the helper and
+a node rank): the root sends a proving key of the right size with one element of h_query
+changed, then a ROUND; the node rank must refuse the key before proving anything.
 """
 import pickle
 import sys
@@ -19,6 +23,33 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from hostile_rank import Payload  # noqa: E402
 
 comm = MPI.COMM_WORLD
+
+
+def tampered_key(cfg_path: str):
+    from dataclasses import replace
+
+    import numpy as np
+
+    from hpc_zkfl.config import load_config
+    from hpc_zkfl.fl.federation import build_federation
+    from hpc_zkfl.groth16 import setup
+    from hpc_zkfl.groth16.formats import pk_to_bytes
+
+    status = MPI.Status()
+    for rank in (1, 2):
+        comm.Probe(source=rank, tag=wire.TAGS[Kind.HELLO], status=status)
+        comm.Recv([bytearray(status.Get_count(MPI.BYTE)), MPI.BYTE], source=rank,
+                  tag=wire.TAGS[Kind.HELLO])
+    fed = build_federation(load_config(cfg_path))
+    pk = setup(fed.statement.r1cs, backend="cpu", commitment=True)
+    h = pk.h_query.copy()
+    h[0] = h[1]                         # one element changed: same size, still on the curve
+    key = pk_to_bytes(replace(pk, h_query=np.ascontiguousarray(h)))
+    for rank in (1, 2):
+        comm.Send([wire.encode_setup(1, key), MPI.BYTE], dest=rank, tag=wire.TAGS[Kind.SETUP])
+    w = fed.initial_model()
+    comm.Send([wire.encode_round(1, w), MPI.BYTE], dest=2, tag=wire.TAGS[Kind.ROUND])
+    time.sleep(120)                     # the node rank's abort ends the job long before
 
 
 def main(mode: str, marker: str):
@@ -36,4 +67,7 @@ def main(mode: str, marker: str):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[3])
+    if sys.argv[1] == "tampered_key":
+        tampered_key(sys.argv[2])
+    else:
+        main(sys.argv[1], sys.argv[3])

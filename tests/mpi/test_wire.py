@@ -29,7 +29,23 @@ def _frames():
                       lambda d: wire.decode_result_envelope(d, N_PARAMS)),
         Kind.STOP: (wire.encode_empty(Kind.STOP), lambda d: wire.decode_empty(d, Kind.STOP)),
         Kind.DONE: (wire.encode_empty(Kind.DONE), lambda d: wire.decode_empty(d, Kind.DONE)),
+        # two-aggregator mode
+        Kind.SHARE: (wire.encode_share(3, 2, _share().to_bytes()),
+                     lambda d: wire.decode_share_envelope(d, N_PARAMS)),
+        Kind.CHECK: (wire.encode_check(3, [0, 4, 5]), lambda d: wire.decode_check(d, N_NODES)),
+        Kind.VERDICT: (wire.encode_verdict(3, {4: "D - A does not open"},
+                                           {0: b"\x07" * 32, 4: b"\x08" * 32}, [0, 4, 5]),
+                       lambda d: wire.decode_verdict(d, N_NODES)),
+        Kind.SUM: (wire.encode_sum(3, [0, 5], [7, 9]), lambda d: wire.decode_sum(d, N_NODES)),
+        Kind.TOTAL: (wire.encode_total(3, list(range(N_PARAMS))),
+                     lambda d: wire.decode_total(d, N_PARAMS)),
     }
+
+
+def _share():
+    from hpc_zkfl.fl.private import ShareMessage
+    return ShareMessage(3, 2, 1, b"\1" * 128, b"\2" * 32, b"\3" * 32, tuple(range(N_PARAMS)),
+                        5, 0.25, 0.5)
 
 
 def test_round_trips():
@@ -46,6 +62,32 @@ def test_round_trips():
     assert (t, slot) == (3, 2) and np.array_equal(NodeMessage.from_bytes(body).update, w)
     for kind in (Kind.STOP, Kind.DONE):
         assert f[kind][1](f[kind][0]) is None
+    t, slot, body = f[Kind.SHARE][1](f[Kind.SHARE][0])
+    from hpc_zkfl.fl.private import ShareMessage
+    assert (t, slot) == (3, 2) and ShareMessage.from_bytes(body) == _share()
+    assert f[Kind.CHECK][1](f[Kind.CHECK][0]) == (3, [0, 4, 5])
+    assert f[Kind.VERDICT][1](f[Kind.VERDICT][0]) == (
+        3, {0: None, 4: "D - A does not open", 5: None}, {0: b"\x07" * 32, 4: b"\x08" * 32})
+    assert f[Kind.SUM][1](f[Kind.SUM][0]) == (3, [0, 5], [7, 9])
+    assert f[Kind.TOTAL][1](f[Kind.TOTAL][0]) == (3, list(range(N_PARAMS)), "")
+    assert wire.decode_total(wire.encode_total(3, refusal="below min_accepted"), N_PARAMS) \
+        == (3, None, "below min_accepted")
+
+
+def test_leader_and_helper_frames_refuse_out_of_range_content():
+    from hpc_zkfl.algebra.constants import R
+    for bad, decode in (
+            (wire.encode_check(3, [0, 0]), lambda d: wire.decode_check(d, N_NODES)),
+            (wire.encode_check(3, [N_NODES]), lambda d: wire.decode_check(d, N_NODES)),
+            (wire.encode_check(0, [1]), lambda d: wire.decode_check(d, N_NODES)),
+            (wire.encode_sum(3, [1, 1], [1, 1]), lambda d: wire.decode_sum(d, N_NODES)),
+            (wire.encode_sum(3, [1], [0]), lambda d: wire.decode_sum(d, N_NODES)),
+            (wire.encode_total(3, [R] + [0] * (N_PARAMS - 1)),
+             lambda d: wire.decode_total(d, N_PARAMS)),
+            (wire.encode_total(3, [0] * (N_PARAMS + 1)), lambda d: wire.decode_total(d, N_PARAMS)),
+            (wire.encode_verdict(3, {}, {}, [0, 0]), lambda d: wire.decode_verdict(d, N_NODES))):
+        with pytest.raises(WireError):
+            decode(bad)
 
 
 @pytest.mark.parametrize("kind", list(Kind))
