@@ -243,6 +243,7 @@ class Aggregator:
         self.ck = commitment_key(fed.proving_key.vk, fed.statement.update_positions)
         self.messages = {}              # node -> ShareMessage of the current round
         self.seen_blindings = {}        # node -> set of share blindings it has used
+        self.accepted_here = set()      # nodes whose shares opened in the last check
 
     def receive(self, t: int, messages: dict) -> None:
         """This round's messages (node -> ShareMessage, or the ValueError of bytes that did
@@ -281,24 +282,61 @@ class Aggregator:
             items.append((i, target, msg))
         ok = check_openings(self.ck, [x[1] for x in items], [x[2].share for x in items],
                             [x[2].blinding for x in items], self.fed.backend)
+        self.accepted_here = set()
         for (i, _, msg), good in zip(items, ok):
             self.seen_blindings.setdefault(i, set()).add(msg.blinding)
-            if not good:
+            if good:
+                self.accepted_here.add(i)
+            else:
                 problems[i] = ("A does not open with the leader's share" if self.role == LEADER
                                else "D - A does not open with the helper's share")
         return Verdicts(problems, bindings)
 
-    def share_sum(self, accepted, weights) -> list:
-        """sum_i weights[i] share_i mod r over the agreed set; refused (ValueError) for fewer
-        than min_accepted nodes, or a node this aggregator did not accept."""
+    def evidence(self, nodes) -> dict:
+        """{node: (share, blinding)} this aggregator received from each of `nodes` whose
+        share failed here: what the other aggregator can check against A."""
+        out = {}
+        for i in nodes:
+            msg = self.messages.get(i)
+            if isinstance(msg, ShareMessage) and i not in self.accepted_here \
+                    and len(msg.share) == self.ck.size:
+                out[i] = (tuple(msg.share), msg.blinding)
+        return out
+
+    def _check_evidence(self, evidence: dict) -> None:
+        """Refuse (ValueError) when a claimed failing share in fact opens the node's A as
+        this aggregator received it, or when this aggregator has no A to check it against."""
+        ids, targets = [], []
+        for i in evidence:
+            msg = self.messages.get(i)
+            try:
+                targets.append(decode_g1(msg.a_commit))
+            except (AttributeError, ValueError):
+                continue                # nothing to check against: the node failed here too
+            ids.append(i)
+        opens = check_openings(self.ck, targets, [evidence[i][0] for i in ids],
+                               [evidence[i][1] for i in ids], self.fed.backend)
+        false = [i for i, o in zip(ids, opens) if o]
+        if false:
+            raise ValueError(f"the other aggregator's evidence against node(s) {false} opens "
+                             f"their commitment A: a false accusation; no sum")
+
+    def share_sum(self, accepted, weights, evidence=None) -> list:
+        """sum_i weights[i] share_i mod r over the agreed set.  Refused (ValueError) for
+        fewer than min_accepted nodes, for a node whose share did not open here, and when
+        the other aggregator's evidence against a node it left out is false: `evidence`
+        {node: (share, blinding)} is what it says the node sent it, which must *not* open
+        the node's A (the helper checks the leader's accusations this way)."""
         if len(accepted) < self.min_accepted:
             raise ValueError(f"a sum over {len(accepted)} node(s) is below min_accepted "
                              f"{self.min_accepted}")
+        if evidence:
+            self._check_evidence(evidence)
         total = [0] * self.ck.size
         for i, n_i in zip(accepted, weights):
             msg = self.messages.get(i)
-            if not isinstance(msg, ShareMessage) or len(msg.share) != self.ck.size:
-                raise ValueError(f"node {i} has no usable share here")
+            if i not in self.accepted_here or not isinstance(msg, ShareMessage):
+                raise ValueError(f"node {i}'s share did not open here: not summed")
             for j, v in enumerate(msg.share):
                 total[j] += n_i * v
         return [v % R for v in total]
@@ -391,8 +429,11 @@ def process_private_round(fed, t: int, w, messages: dict, step, leader: "Aggrega
         weights = [len(fed.partition[i]) for i in accepted_ids]
         try:
             ours = leader.share_sum(accepted_ids, weights)
-            theirs = helper.share_sum(accepted_ids, weights)
-        except ValueError as exc:       # below min_accepted: no aggregate this round
+            # The leader's accusations go with the request, for the helper to check.
+            accused = [i for i in proven if i in leader_view.problems]
+            theirs = helper.share_sum(accepted_ids, weights, leader.evidence(accused))
+        except ValueError as exc:       # below min_accepted, or a refused accusation
+            problems["aggregate"] = str(exc)
             problems["aggregate"] = str(exc)
         else:
             total = signed([a + b for a, b in zip(ours, theirs)])

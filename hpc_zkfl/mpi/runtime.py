@@ -284,7 +284,8 @@ def _helper(comm, cfg, fed, owner):
     fed, ranks_on_host = _receive_key(comm, fed)
     _share_cores(ranks_on_host)
     aggregator = Aggregator(fed, HELPER, fed.min_accepted)
-    from_leader = {kind: wire.max_frame_size(kind, n_nodes=n_nodes, n_params=n_params)
+    from_leader = {kind: wire.max_frame_size(kind, n_nodes=n_nodes, n_params=n_params,
+                                             private=True)
                    for kind in (Kind.ROUND, Kind.CHECK, Kind.SUM)}
     from_leader[Kind.STOP] = wire.HEADER_SIZE
     share_cap = wire.max_frame_size(Kind.SHARE, n_params=n_params)
@@ -362,9 +363,9 @@ def _helper(comm, cfg, fed, owner):
             _send(comm, Kind.VERDICT, wire.encode_verdict(t, verdicts.problems,
                                                           verdicts.bindings, nodes))
             continue
-        t, nodes, weights = wire.decode_sum(data, n_nodes)
+        t, nodes, weights, evidence = wire.decode_sum(data, n_nodes, n_params)
         try:
-            reply = wire.encode_total(t, aggregator.share_sum(nodes, weights))
+            reply = wire.encode_total(t, aggregator.share_sum(nodes, weights, evidence))
         except ValueError as exc:
             reply = wire.encode_total(t, refusal=str(exc))
         _send(comm, Kind.TOTAL, reply)
@@ -400,9 +401,10 @@ class _RemoteHelper:
             raise WireError(f"the helper's VERDICT is for round {got_t} and other nodes")
         return Verdicts({i: why for i, why in problems.items() if why}, bindings)
 
-    def share_sum(self, accepted, weights):
+    def share_sum(self, accepted, weights, evidence=None):
         t = self.round
-        data = self._ask(Kind.SUM, wire.encode_sum(t, accepted, weights), Kind.TOTAL)
+        data = self._ask(Kind.SUM, wire.encode_sum(t, accepted, weights, evidence),
+                         Kind.TOTAL)
         got_t, values, refusal = wire.decode_total(data, self.root.fed.spec.n_params)
         if got_t != t:
             raise WireError(f"the helper's TOTAL is for round {got_t}, not {t}")

@@ -27,7 +27,9 @@ Two-aggregator mode ([privacy] mode = "two_aggregators", fl/private.py) adds the
     CHECK     leader -> helper  round u64 | count u32 | count x node id u32
     VERDICT   helper -> leader  round u64 | count u32 | count x (node u32 | has binding u8 |
                                 binding 32 bytes | reason length u16 | reason, UTF-8)
-    SUM       leader -> helper  round u64 | count u32 | count x (node u32 | weight u64)
+    SUM       leader -> helper  round u64 | count u32 | count x (node u32 | weight u64) |
+                                evidence count u32 | per accused node: node u32 | the share
+                                and blinding it sent the leader ((P + 1) x 32 bytes, BE)
     TOTAL     helper -> leader  round u64 | ok u8 | n u32 | n x Fr element (32 bytes, BE) or,
                                 when not ok, the reason (UTF-8)
 
@@ -107,7 +109,8 @@ def max_frame_size(kind: Kind, n_nodes: int = 0, n_params: int = 0,
         Kind.SHARE: _ENVELOPE.size + ShareMessage.max_size(n_params),
         Kind.CHECK: _COUNTED.size + 4 * n_nodes,
         Kind.VERDICT: _COUNTED.size + (_VERDICT_ENTRY.size + MAX_REASON) * n_nodes,
-        Kind.SUM: _COUNTED.size + _SUM_ENTRY.size * n_nodes,
+        Kind.SUM: _COUNTED.size + _SUM_ENTRY.size * n_nodes + 4
+                  + (4 + 32 * (n_params + 1)) * n_nodes,
         Kind.TOTAL: _TOTAL_HEAD.size + max(32 * n_params, MAX_REASON),
     }[kind]
     return HEADER_SIZE + body
@@ -330,22 +333,46 @@ def decode_verdict(data, n_nodes: int) -> tuple:
     return t, problems, bindings
 
 
-def encode_sum(t: int, nodes, weights) -> bytes:
+def encode_sum(t: int, nodes, weights, evidence: dict = None) -> bytes:
+    """The helper's sum request: the agreed nodes and weights, and evidence {node: (share,
+    blinding)} against each node the leader's share check failed."""
     body = b"".join(_SUM_ENTRY.pack(int(i), int(n)) for i, n in zip(nodes, weights))
+    evidence = evidence or {}
+    body += struct.pack("<I", len(evidence))
+    for i, (share, blinding) in evidence.items():
+        body += struct.pack("<I", int(i)) + b"".join(
+            int(v).to_bytes(32, "big") for v in (*share, blinding))
     return frame(Kind.SUM, _COUNTED.pack(t, len(nodes)) + body)
 
 
-def decode_sum(data, n_nodes: int) -> tuple:
-    """(round, [node ids], [weights]), ids distinct and < n_nodes, weights >= 1."""
-    body = unframe(data, Kind.SUM, max_frame_size(Kind.SUM, n_nodes=n_nodes))
+def decode_sum(data, n_nodes: int, n_params: int) -> tuple:
+    """(round, [node ids], [weights], {node: (share tuple, blinding)}): ids distinct and
+    < n_nodes, weights >= 1, evidence values in Fr."""
+    from hpc_zkfl.algebra.constants import R
+    body = unframe(data, Kind.SUM, max_frame_size(Kind.SUM, n_nodes=n_nodes,
+                                                  n_params=n_params))
     t, count = _counted(body, _SUM_ENTRY.size, "SUM", n_nodes)
-    _exact(body, _COUNTED.size + count * _SUM_ENTRY.size, "SUM")
-    entries = list(_SUM_ENTRY.iter_unpack(body[_COUNTED.size:]))
+    at = _COUNTED.size + count * _SUM_ENTRY.size
+    if len(body) < at + 4:
+        raise WireError("SUM shorter than its entries")
+    entries = list(_SUM_ENTRY.iter_unpack(body[_COUNTED.size:at]))
     nodes = [e[0] for e in entries]
     if any(i >= n_nodes for i in nodes) or len(set(nodes)) != count \
             or any(n < 1 for _, n in entries):
         raise WireError("SUM names a node twice, one outside the run, or a zero weight")
-    return t, nodes, [e[1] for e in entries]
+    (n_evidence,) = struct.unpack_from("<I", body, at)
+    entry = 4 + 32 * (n_params + 1)
+    _exact(body, at + 4 + n_evidence * entry, "SUM")
+    evidence, at = {}, at + 4
+    for _ in range(n_evidence):
+        (node,) = struct.unpack_from("<I", body, at)
+        values = [int.from_bytes(body[k:k + 32], "big")
+                  for k in range(at + 4, at + entry, 32)]
+        if node >= n_nodes or node in evidence or node in nodes or any(v >= R for v in values):
+            raise WireError("SUM evidence for a summed, repeated or unknown node, or not in Fr")
+        evidence[node] = (tuple(values[:-1]), values[-1])
+        at += entry
+    return t, nodes, [e[1] for e in entries], evidence
 
 
 def encode_total(t: int, values=None, refusal: str = "") -> bytes:

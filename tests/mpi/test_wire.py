@@ -36,7 +36,8 @@ def _frames():
         Kind.VERDICT: (wire.encode_verdict(3, {4: "D - A does not open"},
                                            {0: b"\x07" * 32, 4: b"\x08" * 32}, [0, 4, 5]),
                        lambda d: wire.decode_verdict(d, N_NODES)),
-        Kind.SUM: (wire.encode_sum(3, [0, 5], [7, 9]), lambda d: wire.decode_sum(d, N_NODES)),
+        Kind.SUM: (wire.encode_sum(3, [0, 5], [7, 9], {2: (tuple(range(N_PARAMS)), 4)}),
+                   lambda d: wire.decode_sum(d, N_NODES, N_PARAMS)),
         Kind.TOTAL: (wire.encode_total(3, list(range(N_PARAMS))),
                      lambda d: wire.decode_total(d, N_PARAMS)),
     }
@@ -68,7 +69,8 @@ def test_round_trips():
     assert f[Kind.CHECK][1](f[Kind.CHECK][0]) == (3, [0, 4, 5])
     assert f[Kind.VERDICT][1](f[Kind.VERDICT][0]) == (
         3, {0: None, 4: "D - A does not open", 5: None}, {0: b"\x07" * 32, 4: b"\x08" * 32})
-    assert f[Kind.SUM][1](f[Kind.SUM][0]) == (3, [0, 5], [7, 9])
+    assert f[Kind.SUM][1](f[Kind.SUM][0]) == (3, [0, 5], [7, 9],
+                                              {2: (tuple(range(N_PARAMS)), 4)})
     assert f[Kind.TOTAL][1](f[Kind.TOTAL][0]) == (3, list(range(N_PARAMS)), "")
     assert wire.decode_total(wire.encode_total(3, refusal="below min_accepted"), N_PARAMS) \
         == (3, None, "below min_accepted")
@@ -80,8 +82,12 @@ def test_leader_and_helper_frames_refuse_out_of_range_content():
             (wire.encode_check(3, [0, 0]), lambda d: wire.decode_check(d, N_NODES)),
             (wire.encode_check(3, [N_NODES]), lambda d: wire.decode_check(d, N_NODES)),
             (wire.encode_check(0, [1]), lambda d: wire.decode_check(d, N_NODES)),
-            (wire.encode_sum(3, [1, 1], [1, 1]), lambda d: wire.decode_sum(d, N_NODES)),
-            (wire.encode_sum(3, [1], [0]), lambda d: wire.decode_sum(d, N_NODES)),
+            (wire.encode_sum(3, [1, 1], [1, 1]), lambda d: wire.decode_sum(d, N_NODES, N_PARAMS)),
+            (wire.encode_sum(3, [1], [0]), lambda d: wire.decode_sum(d, N_NODES, N_PARAMS)),
+            (wire.encode_sum(3, [1], [1], {1: ((0,) * N_PARAMS, 0)}),       # summed and accused
+             lambda d: wire.decode_sum(d, N_NODES, N_PARAMS)),
+            (wire.encode_sum(3, [1], [1], {2: ((R,) + (0,) * (N_PARAMS - 1), 0)}),
+             lambda d: wire.decode_sum(d, N_NODES, N_PARAMS)),
             (wire.encode_total(3, [R] + [0] * (N_PARAMS - 1)),
              lambda d: wire.decode_total(d, N_PARAMS)),
             (wire.encode_total(3, [0] * (N_PARAMS + 1)), lambda d: wire.decode_total(d, N_PARAMS)),
