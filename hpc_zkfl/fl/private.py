@@ -146,18 +146,6 @@ def encode_g1(point) -> bytes:
     return encode_points(G1, np.asarray(point, dtype=np.uint64)[None], COMPRESSED)[0].tobytes()
 
 
-def decode_g1(data) -> np.ndarray:
-    """A compressed G1 point from untrusted bytes; ValueError when it is not one."""
-    from hpc_zkfl.algebra.curve import G1
-    from hpc_zkfl.algebra.serialization import COMPRESSED, OK, decode_points
-    if not isinstance(data, (bytes, bytearray)) or len(data) != _G1C:
-        raise ValueError("not a compressed G1 point")
-    res = decode_points(G1, bytes(data), COMPRESSED)
-    if res.reason[0] != OK:
-        raise ValueError("not a G1 point")
-    return res.values[0]
-
-
 def node_messages(fed, ck, t, node_id, u, witness, local_seconds, rng=None):
     """The two ShareMessages of an honest node: prove with u committed, split u and the
     commitment's blinding into shares.  Returns ((to the leader, to the helper), the
@@ -179,11 +167,13 @@ def node_messages(fed, ck, t, node_id, u, witness, local_seconds, rng=None):
     return messages, nu, cp
 
 
-def check_openings(ck, targets, shares, blindings, backend="auto", rng=None) -> list:
-    """For each i, whether Commit(shares[i]; blindings[i]) == targets[i], batched: with random
-    rho_i, sum_i rho_i (Commit(s_i; r_i) - T_i) = 0 is one MSM over the commitment key plus one
-    over the targets; a failing batch is bisected, so the result names exactly the failures
-    (a wrong opening slips through a batch with probability 2^-128)."""
+def check_openings(ck, targets, shares, blindings, backend="auto", rng=None,
+                   minus=None) -> list:
+    """For each i, whether Commit(shares[i]; blindings[i]) == T_i, with T_i = targets[i]
+    (- minus[i] when given), batched: with random rho_i, sum_i rho_i (Commit(s_i; r_i) - T_i)
+    = 0 is one MSM over the commitment key plus one over the targets; a failing batch is
+    bisected, so the result names exactly the failures (a wrong opening slips through a batch
+    with probability 2^-128)."""
     from hpc_zkfl.algebra.limbs import ints_to_limbs
     from hpc_zkfl.backends import as_backend
     be = as_backend(backend)
@@ -200,8 +190,12 @@ def check_openings(ck, targets, shares, blindings, backend="auto", rng=None) -> 
                 combined[j] += r_i * v
             combined[-1] += r_i * blindings[i]
         lhs = be.msm_g1(bases, ints_to_limbs([v % R for v in combined]))
-        pts = np.stack([lhs] + [np.asarray(targets[i], dtype=np.uint64) for i in idx])
-        total = be.msm_g1(pts, ints_to_limbs([1] + [(-r) % R for r in rho]))
+        pts = [lhs] + [np.asarray(targets[i], dtype=np.uint64) for i in idx]
+        scalars = [1] + [(-r) % R for r in rho]
+        if minus is not None:
+            pts += [np.asarray(minus[i], dtype=np.uint64) for i in idx]
+            scalars += rho
+        total = be.msm_g1(np.stack(pts), ints_to_limbs(scalars))
         return not np.asarray(total).any()          # the point at infinity is all zeros
 
     def search(idx):
@@ -273,17 +267,24 @@ class Aggregator:
             if msg.blinding in self.seen_blindings.get(i, ()):
                 problems[i] = "share blinding reused"
                 continue
-            try:
-                d, a_commit = decode_g1(msg.d), decode_g1(msg.a_commit)
-            except ValueError as exc:
-                problems[i] = str(exc)
-                continue
-            target = a_commit if self.role == LEADER else _minus(self.fed.backend, d, a_commit)
-            items.append((i, target, msg))
-        ok = check_openings(self.ck, [x[1] for x in items], [x[2].share for x in items],
-                            [x[2].blinding for x in items], self.fed.backend)
+            items.append((i, msg))
+        from hpc_zkfl.groth16.formats import g1_points_from_bytes
+        ds = g1_points_from_bytes([msg.d for _, msg in items])
+        commits = g1_points_from_bytes([msg.a_commit for _, msg in items])
+        checked = []
+        for (i, msg), d, a_commit in zip(items, ds, commits):
+            if d is None or a_commit is None:
+                problems[i] = "D or A is not a G1 point"
+            else:
+                checked.append((i, msg, d, a_commit))
+        # The leader's share opens A; the helper's opens D - A.
+        leader = self.role == LEADER
+        ok = check_openings(self.ck, [a if leader else d for _, _, d, a in checked],
+                            [m.share for _, m, _, _ in checked],
+                            [m.blinding for _, m, _, _ in checked], self.fed.backend,
+                            minus=None if leader else [a for _, _, _, a in checked])
         self.accepted_here = set()
-        for (i, _, msg), good in zip(items, ok):
+        for (i, msg, _, _), good in zip(checked, ok):
             self.seen_blindings.setdefault(i, set()).add(msg.blinding)
             if good:
                 self.accepted_here.add(i)
@@ -305,15 +306,14 @@ class Aggregator:
 
     def _check_evidence(self, evidence: dict) -> None:
         """Refuse (ValueError) when a claimed failing share in fact opens the node's A as
-        this aggregator received it, or when this aggregator has no A to check it against."""
-        ids, targets = [], []
-        for i in evidence:
-            msg = self.messages.get(i)
-            try:
-                targets.append(decode_g1(msg.a_commit))
-            except (AttributeError, ValueError):
-                continue                # nothing to check against: the node failed here too
-            ids.append(i)
+        this aggregator received it (a node whose A this aggregator cannot read failed here
+        too: nothing to check)."""
+        from hpc_zkfl.groth16.formats import g1_points_from_bytes
+        ids = list(evidence)
+        points = g1_points_from_bytes([getattr(self.messages.get(i), "a_commit", None)
+                                       for i in ids])
+        ids, targets = [i for i, p in zip(ids, points) if p is not None], \
+            [p for p in points if p is not None]
         opens = check_openings(self.ck, targets, [evidence[i][0] for i in ids],
                                [evidence[i][1] for i in ids], self.fed.backend)
         false = [i for i, o in zip(ids, opens) if o]
@@ -353,7 +353,7 @@ def process_private_round(fed, t: int, w, messages: dict, step, leader: "Aggrega
     import time
 
     from hpc_zkfl.groth16.committed import hide
-    from hpc_zkfl.groth16.formats import proof_from_bytes
+    from hpc_zkfl.groth16.formats import g1_points_from_bytes, proofs_from_bytes
 
     from .server import RoundOutcome, evaluate_loss, server_step, verify_batch
     from .simulation import accuracy_ref
@@ -395,11 +395,10 @@ def process_private_round(fed, t: int, w, messages: dict, step, leader: "Aggrega
     t0 = time.perf_counter()
     items, owners = [], []
     zeros = np.zeros(spec.n_params, dtype=np.int64)
-    for i in candidates:
-        msg = messages[i]
-        try:
-            proof, d = proof_from_bytes(msg.proof), decode_g1(msg.d)
-        except (ValueError, TypeError):
+    proofs = proofs_from_bytes([messages[i].proof for i in candidates])
+    commitments_d = g1_points_from_bytes([messages[i].d for i in candidates])
+    for i, proof, d in zip(candidates, proofs, commitments_d):
+        if proof is None or d is None:
             reason[i] = RejectReason.MALFORMED
             continue
         c = commitments.get(i) if spec.data_binding and commitments else None
@@ -452,12 +451,6 @@ def process_private_round(fed, t: int, w, messages: dict, step, leader: "Aggrega
                         clamped, problems)
 
 
-def _minus(backend, p, q) -> np.ndarray:
-    from hpc_zkfl.algebra.limbs import ints_to_limbs
-    from hpc_zkfl.backends import as_backend
-    return as_backend(backend).msm_g1(np.stack([p, q]), ints_to_limbs([1, R - 1]))
-
-
 def signed(values) -> np.ndarray:
     """Fr elements as signed int64 (x > r/2 stands for x - r)."""
     out = [v - R if v > R // 2 else v for v in (int(x) % R for x in values)]
@@ -465,5 +458,5 @@ def signed(values) -> np.ndarray:
 
 
 __all__ = ["Aggregator", "HELPER", "LEADER", "ShareMessage", "Verdicts", "check_openings",
-           "decode_g1", "encode_g1", "node_messages", "process_private_round", "signed",
+           "encode_g1", "node_messages", "process_private_round", "signed",
            "split"]

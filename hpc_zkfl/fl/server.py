@@ -84,7 +84,7 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
     """Judge round t's messages (node id -> NodeMessage; absent = late, for a participant)
     and step the model.  Nodes in `unregistered` were refused before round 1: whatever they
     send is not looked at."""
-    from hpc_zkfl.groth16.formats import proof_from_bytes
+    from hpc_zkfl.groth16.formats import proofs_from_bytes
 
     spec, fmt, n = fed.spec, fed.spec.fixed_point, fed.n_nodes
     reason = np.full(n, RejectReason.ACCEPTED, dtype=np.int8)
@@ -122,10 +122,9 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
     t0 = time.perf_counter()
     if fed.proofs and updates:
         items, owners = [], []
-        for i, u in updates.items():
-            try:
-                proof = proof_from_bytes(messages[i].proof)
-            except (ValueError, TypeError):
+        proofs = proofs_from_bytes([messages[i].proof for i in updates])
+        for (i, u), proof in zip(updates.items(), proofs):
+            if proof is None:
                 reason[i] = RejectReason.MALFORMED
                 continue
             c = commitments.get(i) if spec.data_binding and commitments else None

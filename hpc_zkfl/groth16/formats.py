@@ -184,6 +184,38 @@ def proof_from_bytes(data) -> Proof:
     return Proof(ac.values[0].copy(), b.values[0].copy(), ac.values[1].copy())
 
 
+def proofs_from_bytes(items) -> list:
+    """Many proofs at once (a round's: one decode call per group instead of two per proof):
+    a Proof for each 128-byte item whose points decode, None for any other item."""
+    items = [bytes(d) if isinstance(d, (bytes, bytearray, memoryview)) else None
+             for d in items]
+    good = [k for k, d in enumerate(items) if d is not None and len(d) == PROOF_SIZE]
+    out = [None] * len(items)
+    if not good:
+        return out
+    ac = decode_points(G1, b"".join(items[k][:32] + items[k][96:] for k in good), COMPRESSED)
+    b = decode_points(G2, b"".join(items[k][32:96] for k in good), COMPRESSED)
+    for j, k in enumerate(good):
+        if ac.reason[2 * j] == OK and ac.reason[2 * j + 1] == OK and b.reason[j] == OK:
+            out[k] = Proof(ac.values[2 * j].copy(), b.values[j].copy(),
+                           ac.values[2 * j + 1].copy())
+    return out
+
+
+def g1_points_from_bytes(items) -> list:
+    """Compressed G1 points at once: the point for each 32-byte item that is one, else None."""
+    items = [bytes(d) if isinstance(d, (bytes, bytearray, memoryview)) else None
+             for d in items]
+    good = [k for k, d in enumerate(items) if d is not None and len(d) == 32]
+    out = [None] * len(items)
+    if good:
+        res = decode_points(G1, b"".join(items[k] for k in good), COMPRESSED)
+        for j, k in enumerate(good):
+            if res.reason[j] == OK:
+                out[k] = res.values[j].copy()
+    return out
+
+
 # ---- binary keys -------------------------------------------------------------------------------------
 # The prefix's last word holds flags (0 in files without the optional parts): what follows
 # the base key.
@@ -336,7 +368,7 @@ def pk_from_bytes(data, subgroup_check: bool = True) -> ProvingKey:
 __all__ = ["CURVE", "FLAG_ETA", "FLAG_POWERS", "KEY_VERSION", "PK_MAGIC", "PROOF_SIZE", "PROTOCOL", "SNARKJS_GT_EXPONENT",
            "VK_MAGIC", "alphabeta_to_snarkjs", "dumps", "load_json", "key_flags",
            "pk_from_bytes", "pk_size", "pk_to_bytes",
-           "proof_from_bytes", "proof_from_snarkjs", "proof_to_bytes", "proof_to_snarkjs",
+           "g1_points_from_bytes", "proof_from_bytes", "proof_from_snarkjs", "proofs_from_bytes", "proof_to_bytes", "proof_to_snarkjs",
            "public_from_snarkjs", "public_to_snarkjs", "save_json", "snarkjs_alphabeta",
            "vk_from_bytes", "vk_to_bytes", "vk_from_snarkjs", "vk_to_snarkjs"]
 

@@ -271,13 +271,36 @@ def _find_valid(pvk, be, items, rnd) -> np.ndarray:
     return ok
 
 
-def _screen(pvk, public_signals, proof, commitment=None) -> bool:
-    """In a batch, a malformed item (wrong signal count or type, bad point) is just invalid."""
-    try:
-        return (_public_ok(pvk, public_signals) and _proof_points_ok(proof)
-                and (commitment is None or _commitment_ok(commitment)))
-    except (TypeError, ValueError):
-        return False
+def _screen_all(pvk, items) -> list:
+    """The indices of the well-formed items: signals in range and of the right count, proof
+    points of the right shapes, on the curve, B in G2 (and D on the curve).  In a batch a
+    malformed item is just invalid.  The curve and subgroup checks run once over all items."""
+    shaped = []
+    for j, (x, p, d) in enumerate(items):
+        try:
+            if not _public_ok(pvk, x):
+                continue
+            a, b, c = (np.asarray(v, dtype=np.uint64) for v in (p.a, p.b, p.c))
+            d = None if d is None else np.asarray(d, dtype=np.uint64)
+        except (AttributeError, TypeError, ValueError):
+            continue
+        if a.shape == (2, 4) and c.shape == (2, 4) and b.shape == (2, 2, 4) \
+                and (d is None or d.shape == (2, 4)):
+            shaped.append((j, a, b, c, d))
+    if not shaped:
+        return []
+    g1 = np.stack([pt for _, a, _, c, d in shaped for pt in (a, c) + ((d,) if d is not None
+                                                                       else ())])
+    on_curve = iter(G1.on_curve(g1))
+    in_g2 = g2_in_subgroup(np.stack([b for _, _, b, _, _ in shaped]))
+    good = []
+    for (j, _, _, _, d), b_ok in zip(shaped, in_g2):
+        points_ok = next(on_curve) & next(on_curve)
+        if d is not None:
+            points_ok &= next(on_curve)
+        if points_ok and b_ok:
+            good.append(j)
+    return good
 
 
 def batch_verify(vk, items, backend="auto", rng=None) -> list:
@@ -290,7 +313,7 @@ def batch_verify(vk, items, backend="auto", rng=None) -> list:
     rnd = rng if rng is not None else secrets.SystemRandom()
     items = [(list(item[0]), item[1], item[2] if len(item) > 2 else None) for item in items]
     out = [False] * len(items)
-    screened = [j for j, (x, p, d) in enumerate(items) if _screen(pvk, x, p, d)]
+    screened = _screen_all(pvk, items)
     if not screened:
         return out
     # Fast path: every proof valid, one test whose public-input part is a single MSM.
