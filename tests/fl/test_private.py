@@ -210,3 +210,14 @@ def test_the_helper_checks_the_leaders_accusations(keyed, monkeypatch):
     fed, w0, outcome = run_capturing("none", 0.0)
     assert "false accusation" in outcome.refused["aggregate"]
     assert np.array_equal(outcome.w, w0)
+
+
+def test_a_resumed_private_run_ends_like_a_whole_one(tmp_path):
+    from hpc_zkfl.io.results import load_results
+    whole, part = tmp_path / "whole.h5", tmp_path / "part.h5"
+    run_in_process(config(rounds=3), whole)
+    run_in_process(config(rounds=1), part)
+    run_in_process(config(rounds=3), part, resume=True)
+    a, b = load_results(whole), load_results(part)
+    assert np.array_equal(a.nodes["reject_reason"], b.nodes["reject_reason"])
+    assert np.array_equal(a.models, b.models)
