@@ -154,10 +154,19 @@ def _write_atomically(path: str, data) -> None:
 
 def _groth16_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    p = actions.add_parser("setup", help="make a proving key and a snarkjs verification key")
+    p = actions.add_parser(
+        "setup", help="make a proving key and a snarkjs verification key",
+        description="Make a proving key and a snarkjs verification key.  With --ptau, tau, alpha "
+                    "and beta come from a powers-of-tau ceremony's file and only gamma and delta "
+                    "are drawn here (a single-party phase 2).  Without it the whole trapdoor is "
+                    "drawn here: a local single-party setup, not for production.")
     p.add_argument("circuit", metavar="CIRCUIT.r1cs")
     p.add_argument("proving_key", metavar="PROVING_KEY")
     p.add_argument("verification_key", metavar="VERIFICATION_KEY.json")
+    p.add_argument("--ptau", metavar="FILE.ptau",
+                   help="phase 1 from this snarkjs powers-of-tau file (e.g. a Hermez / Perpetual "
+                        "Powers of Tau ceremony's; prepared for phase 2 or not) of power >= "
+                        "log2 of the circuit's domain")
     p = actions.add_parser("prove", help="prove a witness; writes snarkjs proof.json and public.json")
     p.add_argument("proving_key", metavar="PROVING_KEY")
     p.add_argument("witness", metavar="WITNESS.wtns")
@@ -167,13 +176,26 @@ def _groth16_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("verification_key", metavar="VERIFICATION_KEY.json")
     p.add_argument("public", metavar="PUBLIC.json")
     p.add_argument("proof", metavar="PROOF.json")
+    p = actions.add_parser("export-solidity",
+                           help="write a Solidity verifier contract (verifyProof) for a key")
+    p.add_argument("verification_key", metavar="VERIFICATION_KEY.json")
+    p.add_argument("contract", metavar="VERIFIER.sol")
+    p.add_argument("--contract-name", default="Groth16Verifier", metavar="NAME")
+    p = actions.add_parser("export-calldata",
+                           help="print verifyProof's arguments, as snarkjs' soliditycalldata")
+    p.add_argument("public", metavar="PUBLIC.json")
+    p.add_argument("proof", metavar="PROOF.json")
+    p.add_argument("--abi", action="store_true",
+                   help="print the encoded call instead (0x, selector and arguments)")
 
 
 @command("groth16", help="Groth16 setup, prove and verify (snarkjs-compatible files)",
          add_arguments=_groth16_arguments)
 def _groth16(args: argparse.Namespace) -> int:
     try:
-        return {"setup": _g16_setup, "prove": _g16_prove, "verify": _g16_verify}[args.action](args)
+        return {"setup": _g16_setup, "prove": _g16_prove, "verify": _g16_verify,
+                "export-solidity": _g16_export_solidity,
+                "export-calldata": _g16_export_calldata}[args.action](args)
     except _Invalid as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -186,15 +208,31 @@ def _g16_setup(args) -> int:
     import time
 
     from hpc_zkfl.circuit.iden3 import load_r1cs
-    from hpc_zkfl.groth16 import formats, setup
+    from hpc_zkfl.groth16 import PtauError, formats, read_ptau, setup, setup_from_ptau
 
     r1cs = _read(args.circuit, "circuit", load_r1cs)
     t0 = time.perf_counter()
-    pk = setup(r1cs)
+    if args.ptau is None:
+        print(f"{PROG}: warning: local single-party setup, not for production: this process "
+              f"drew the whole trapdoor and could forge proofs had it kept it; pass --ptau FILE "
+              f"to take tau, alpha and beta from a powers-of-tau ceremony", file=sys.stderr)
+        pk, phase1 = setup(r1cs), "local (not for production)"
+    else:
+        try:
+            ptau = read_ptau(args.ptau)
+            pk = setup_from_ptau(r1cs, ptau)
+        except OSError as exc:
+            raise _Malformed(f"cannot read powers of tau {args.ptau}: "
+                             f"{exc.strerror or exc}") from None
+        except PtauError as exc:
+            raise _Malformed(str(exc)) from None
+        phase1 = (f"phase 1 from {args.ptau} ({ptau.describe()}); phase 2 (gamma, delta) drawn "
+                  f"here by this process alone")
     _write_atomically(args.proving_key, formats.proving_file_to_bytes(pk, r1cs))
     _write_atomically(args.verification_key, formats.dumps(formats.vk_to_snarkjs(pk.vk)))
     print(f"setup: {r1cs.n_constraints} constraints, {r1cs.n_public} public signals, "
           f"{time.perf_counter() - t0:.2f} s; wrote {args.proving_key} and {args.verification_key}")
+    print(f"trapdoor: {phase1}")
     return 0
 
 
@@ -223,14 +261,23 @@ def _g16_prove(args) -> int:
     return 0
 
 
+def _read_verification_key(path: str):
+    from hpc_zkfl.groth16 import formats
+    return _read(path, "verification key", lambda p: formats.vk_from_snarkjs(formats.load_json(p)))
+
+
+def _read_public(path: str) -> list:
+    from hpc_zkfl.groth16 import formats
+    return _read(path, "public signals",
+                 lambda p: formats.public_from_snarkjs(formats.load_json(p)))
+
+
 def _g16_verify(args) -> int:
     from hpc_zkfl.algebra.serialization import NotOnCurveError, SubgroupError
     from hpc_zkfl.groth16 import formats, verify
 
-    vk = _read(args.verification_key, "verification key",
-               lambda p: formats.vk_from_snarkjs(formats.load_json(p)))
-    public = _read(args.public, "public signals",
-                   lambda p: formats.public_from_snarkjs(formats.load_json(p)))
+    vk = _read_verification_key(args.verification_key)
+    public = _read_public(args.public)
     obj = _read(args.proof, "proof", formats.load_json)
     try:
         proof = formats.proof_from_snarkjs(obj)
@@ -247,6 +294,32 @@ def _g16_verify(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------
+def _g16_export_solidity(args) -> int:
+    from hpc_zkfl.groth16.solidity import export_solidity
+
+    vk = _read_verification_key(args.verification_key)
+    try:
+        source = export_solidity(vk, contract_name=args.contract_name)
+    except ValueError as exc:           # a contract name that is no Solidity identifier
+        raise UsageError(str(exc)) from None
+    _write_atomically(args.contract, source)
+    print(f"wrote {args.contract}: contract {args.contract_name}, verifyProof for "
+          f"{vk.n_public} public signals")
+    return 0
+
+
+def _g16_export_calldata(args) -> int:
+    from hpc_zkfl.groth16 import formats
+    from hpc_zkfl.groth16.solidity import export_calldata, verify_proof_calldata
+
+    public = _read_public(args.public)
+    proof = _read(args.proof, "proof",
+                  lambda p: formats.proof_from_snarkjs(formats.load_json(p)))
+    print("0x" + verify_proof_calldata(proof, public).hex() if args.abi
+          else export_calldata(proof, public))
+    return 0
+
+
 # hpc-zkfl r1cs info
 
 

@@ -2,9 +2,11 @@
 
 The trapdoor ("toxic waste") tau, alpha, beta, gamma, delta is drawn from the operating
 system's CSPRNG (`secrets`) unless a generator is passed for reproducible tests, and exists
-only as local variables of `setup`.  This is a single-party trusted setup: whoever runs it
-could forge proofs if they kept the trapdoor, so it is for tests, benchmarks and deployments
-that trust the party running it.
+only as local variables of `setup`.  This is a local single-party trusted setup, NOT FOR
+PRODUCTION: whoever runs it could forge proofs if they kept the trapdoor, so it is for tests,
+benchmarks and deployments that trust the party running it.  For a key whose tau, alpha and
+beta come from a multi-party powers-of-tau ceremony (a snarkjs .ptau file), use
+`hpc_zkfl.groth16.ptau.setup_from_ptau` (`hpc-zkfl groth16 setup --ptau FILE`).
 
 The query vectors are fixed-base scalar multiplications of the generators by the QAP
 polynomials evaluated at tau through the Lagrange basis of the evaluation domain (see
@@ -31,7 +33,9 @@ def _nonzero(rnd) -> int:
 
 
 def setup(r1cs, backend="auto", rng=None, commitment: bool = False) -> ProvingKey:
-    """A proving key (holding its verifying key as `.vk`) for the constraint system.
+    """A proving key (holding its verifying key as `.vk`) for the constraint system, from a
+    trapdoor drawn here alone: not for production (see the module docstring; `setup_from_ptau`
+    takes phase 1 from a ceremony).
     `rng`: None for the OS CSPRNG, or a random.Random for reproducible test keys.
     `commitment`: also draw LegoGroth16's eta ([eta/gamma]_1 in the verifying key, [eta/delta]_1
     in the proving key: committed public inputs, `hpc_zkfl.groth16.committed`) and keep the

@@ -4,7 +4,6 @@
 the inputs, with iden3's wire layout (constant, outputs, public inputs, private inputs,
 internal wires), and returns the system with a satisfying witness.
 """
-import os
 import random
 import struct
 
@@ -100,7 +99,8 @@ __all__ = ["public_signals", "random_circuit", "solve"]
 #   12..15 the sections 2..5 in the Lagrange basis of every domain 2^k, k = 0..power, one after
 #   another; section 12 also has k = power + 1, computed by snarkjs from the 2^(power+1) - 1
 #   powers padded with zero: L_i(tau) - tau^(N-1) omega^i / N for N = 2^(power+1).
-PTAU_MAX_POWER = 27
+# The ids, the header and the container are `hpc_zkfl.groth16.ptau`'s, whose reader checks them.
+PTAU_MAX_POWER = 27     # ptau.MAX_POWER - 1: section 12's level power + 1 needs a domain 2^28
 
 
 def _lagrange_basis(tau: int, log_n: int, drop_top_power: bool = False) -> np.ndarray:
@@ -128,10 +128,10 @@ def write_insecure_ptau(path, power: int, tau: int, alpha: int, beta: int) -> No
     """Write the prepared powers-of-tau file that `snarkjs powersoftau prepare phase2` would
     make after one contribution of trapdoor (tau, alpha, beta), for circuits of up to 2^power
     constraint rows.  INSECURE: for benchmarks and tests only (see above)."""
-    from hpc_zkfl.algebra.constants import P
     from hpc_zkfl.algebra.curve import G1, G2
     from hpc_zkfl.algebra.msm import fixed_base_mul
     from hpc_zkfl.algebra.ntt import powers
+    from . import ptau
     from .r1cs_to_qap import to_plain
 
     if not 1 <= power <= PTAU_MAX_POWER:
@@ -144,26 +144,19 @@ def write_insecure_ptau(path, power: int, tau: int, alpha: int, beta: int) -> No
 
     tau_powers = powers(tau, 1 << (power + 1))
     sections = {
-        1: struct.pack("<I", 32) + P.to_bytes(32, "little") + struct.pack("<II", power, power),
-        2: lambda: points(G1, tau_powers[:(1 << (power + 1)) - 1]),
-        3: lambda: points(G2, tau_powers[:1 << power]),
-        4: lambda: points(G1, FR.scale(tau_powers[:1 << power], alpha)),
-        5: lambda: points(G1, FR.scale(tau_powers[:1 << power], beta)),
-        6: lambda: points(G2, FR.encode([beta])),
-        7: struct.pack("<I", 0),
+        ptau.HEADER: ptau.header_section(power),
+        ptau.TAU_G1: lambda: points(G1, tau_powers[:(1 << (power + 1)) - 1]),
+        ptau.TAU_G2: lambda: points(G2, tau_powers[:1 << power]),
+        ptau.ALPHA_TAU_G1: lambda: points(G1, FR.scale(tau_powers[:1 << power], alpha)),
+        ptau.BETA_TAU_G1: lambda: points(G1, FR.scale(tau_powers[:1 << power], beta)),
+        ptau.BETA_G2: lambda: points(G2, FR.encode([beta])),
+        ptau.CONTRIBUTIONS: struct.pack("<I", 0),
     }
     lagrange_levels = {k: _lagrange_basis(tau, k) for k in range(power + 1)}
     top_level = _lagrange_basis(tau, power + 1, drop_top_power=True)
     all_levels = np.concatenate([lagrange_levels[k] for k in range(power + 1)])
-    sections[12] = lambda: points(G1, np.concatenate([all_levels, top_level]))
-    sections[13] = lambda: points(G2, all_levels)
-    sections[14] = lambda: points(G1, FR.scale(all_levels, alpha))
-    sections[15] = lambda: points(G1, FR.scale(all_levels, beta))
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as out:    # section by section: only one section's points in memory
-        out.write(b"ptau" + struct.pack("<II", 1, len(sections)))
-        for kind, body in sections.items():
-            data = body() if callable(body) else body
-            out.write(struct.pack("<IQ", kind, len(data)))
-            out.write(data)
-    os.replace(tmp, path)
+    sections[ptau.LAGRANGE_G1] = lambda: points(G1, np.concatenate([all_levels, top_level]))
+    sections[ptau.LAGRANGE_G2] = lambda: points(G2, all_levels)
+    sections[ptau.ALPHA_LAGRANGE_G1] = lambda: points(G1, FR.scale(all_levels, alpha))
+    sections[ptau.BETA_LAGRANGE_G1] = lambda: points(G1, FR.scale(all_levels, beta))
+    ptau.write_container(path, sections)    # section by section: one section's points in memory

@@ -87,3 +87,21 @@ def test_truncated_proving_key_exits_2(files, tmp_path):
     (tmp_path / "pk.bin").write_bytes(data[:len(data) // 2])
     assert main(["groth16", "prove", str(tmp_path / "pk.bin"), files["good.wtns"],
                  str(tmp_path / "p.json"), str(tmp_path / "q.json")]) == 2
+
+
+def test_solidity_verifier_and_calldata_from_the_cli(files, capsys):
+    from hpc_zkfl.groth16 import formats
+    from hpc_zkfl.groth16.solidity import export_calldata, verify_proof_calldata
+    sol = str(files["dir"] / "Verifier.sol")
+    assert main(["groth16", "export-solidity", files["vk.json"], sol]) == 0
+    assert "contract Groth16Verifier" in open(sol).read()
+    proof = formats.proof_from_snarkjs(formats.load_json(files["proof.json"]))
+    public = formats.public_from_snarkjs(formats.load_json(files["public.json"]))
+    capsys.readouterr()
+    assert main(["groth16", "export-calldata", files["public.json"], files["proof.json"]]) == 0
+    assert capsys.readouterr().out == export_calldata(proof, public) + "\n"
+    assert main(["groth16", "export-calldata", "--abi", files["public.json"],
+                 files["proof.json"]]) == 0
+    assert capsys.readouterr().out == "0x" + verify_proof_calldata(proof, public).hex() + "\n"
+    assert main(["groth16", "export-solidity", files["vk.json"], sol,
+                 "--contract-name", "no such name"]) == 2

@@ -61,19 +61,6 @@ def test_verification_key_json_round_trip():
     assert formats.vk_to_snarkjs(vk) == DATA["verification_key"]
 
 
-@pytest.fixture(scope="module")
-def npm_prefix(tmp_path_factory):
-    reason = gen_circom.node_tools_missing()
-    if reason:
-        pytest.skip(f"snarkjs interop needs node and npm: {reason}")
-    prefix = tmp_path_factory.mktemp("npm")
-    try:
-        gen_circom.install(prefix)
-    except (subprocess.SubprocessError, OSError) as exc:
-        pytest.skip(f"could not npm-install snarkjs into {prefix}: {exc}")
-    return prefix
-
-
 def _snarkjs_verify(prefix, tmp_path, vk, public, proof) -> bool:
     for name, obj in (("vk.json", vk), ("public.json", public), ("proof.json", proof)):
         (tmp_path / name).write_text(json.dumps(obj))
@@ -99,11 +86,7 @@ def test_snarkjs_accepts_our_proofs(npm_prefix, tmp_path):
     assert not _snarkjs_verify(npm_prefix, tmp_path, vk_json, wrong, proof_json)
 
 
-def _snarkjs(prefix, cwd, *args):
-    proc = subprocess.run([gen_circom._bin(prefix, "snarkjs"), *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
+_snarkjs = gen_circom.run_snarkjs
 
 
 def test_insecure_ptau_matches_snarkjs_prepare_phase2(npm_prefix, tmp_path):

@@ -193,7 +193,7 @@ const { bytesToHex, createAddressFromString, hexToBytes } = req('@ethereumjs/uti
 
 
 @pytest.fixture(scope="module")
-def npm_prefix(tmp_path_factory):
+def evm_prefix(tmp_path_factory):
     reason = gen_circom.node_tools_missing()
     if reason:
         pytest.skip(f"the Solidity verifier tests need node and npm: {reason}")
@@ -304,7 +304,7 @@ def _key(rng, n_outputs, n_public_inputs):
 
 
 @pytest.fixture(scope="module")
-def chain(npm_prefix, tmp_path_factory, rng):
+def chain(evm_prefix, tmp_path_factory, rng):
     """Every contract and call of the live tests, run in one Node process (and the calls
     with tight gas limits in a second)."""
     t0 = time.perf_counter()
@@ -331,7 +331,7 @@ def chain(npm_prefix, tmp_path_factory, rng):
         ch.call((n, "wrong selector"), name, b"\x12\x34\x56\x78" + good[4:])
         ch.call((n, "trailing bytes"), name, good + b"\x01" * 32)
     # the 5-signal circuit through snarkjs: its key, proof and verifier contract
-    ch.snarkjs = _snarkjs_key(npm_prefix, workdir, ch.keys[5][0], ch.keys[5][1], rng)
+    ch.snarkjs = _snarkjs_key(evm_prefix, workdir, ch.keys[5][0], ch.keys[5][1], rng)
     vk, proof, public, source, _ = ch.snarkjs
     ch.contract("ours_snarkjs_key", export_solidity(vk))
     ch.contract("snarkjs", source)
@@ -340,7 +340,7 @@ def chain(npm_prefix, tmp_path_factory, rng):
     ch.call("snarkjs verifier", "snarkjs", data)
     wrong = verify_proof_calldata(proof, [(public[0] + 1) % R, *public[1:]])
     ch.call("snarkjs verifier, wrong input", "snarkjs", wrong)
-    ch.run(npm_prefix, workdir)
+    ch.run(evm_prefix, workdir)
     # gas limits just above what the valid proofs need: a B outside G2 (the precompile fails
     # and takes the gas passed to it) must still return false
     tight = Chain()
@@ -351,7 +351,7 @@ def chain(npm_prefix, tmp_path_factory, rng):
         tight.call((n, "valid"), f"ours{n}", valid["data"], gas=limit)
         bad = ch.results[(n, "B on the twist, outside G2")]["data"]
         tight.call((n, "B outside G2"), f"ours{n}", bad, gas=limit)
-    tight.run(npm_prefix, workdir)
+    tight.run(evm_prefix, workdir)
     ch.tight = tight.results
     ch.seconds = time.perf_counter() - t0
     return ch

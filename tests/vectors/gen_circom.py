@@ -163,6 +163,14 @@ def _bin(prefix: Path, name: str) -> str:
     return str(prefix / "node_modules" / ".bin" / name)
 
 
+def run_snarkjs(prefix: Path, cwd, *args) -> str:
+    """`snarkjs ARGS` in cwd; its stdout, or AssertionError with its output when it fails."""
+    proc = subprocess.run([_bin(prefix, "snarkjs"), *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
 def circom_version(prefix: Path) -> str:
     out = subprocess.run([_bin(prefix, "circom2"), "--version"], check=True, capture_output=True,
                          text=True, timeout=60).stdout
