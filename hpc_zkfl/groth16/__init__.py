@@ -7,7 +7,9 @@ from .prover import UnsatisfiedWitnessError, prove
 from .ptau import PtauError, read_ptau, setup_from_ptau
 from .setup import setup
 from .verifier import batch_verify, prepare_verifying_key, verify
+from .zkey import ZkeyError, load_zkey, read_zkey
 
 __all__ = ["KeyCheckError", "PreparedVerifyingKey", "Proof", "ProvingKey", "PtauError",
            "UnsatisfiedWitnessError", "VerifyingKey", "batch_verify", "check_proving_key",
-           "prepare_verifying_key", "prove", "read_ptau", "setup", "setup_from_ptau", "verify"]
+           "prepare_verifying_key", "prove", "read_ptau", "setup", "setup_from_ptau", "verify",
+           "ZkeyError", "load_zkey", "read_zkey"]

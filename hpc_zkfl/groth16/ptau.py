@@ -272,6 +272,11 @@ def read_ptau(path) -> PtauFile:
 
 
 class _Reader:
+    """snarkjs's binary container (magic, version, a table of sections), read strictly; the
+    zkey reader (`hpc_zkfl.groth16.zkey`) is this class with its own magic and sections."""
+
+    KIND, MAGIC, VERSION, SECTION_NAMES = ".ptau", MAGIC, VERSION, SECTION_NAMES
+
     def __init__(self, path, f, file_size):
         self.path, self.f, self.file_size = path, f, file_size
 
@@ -286,18 +291,23 @@ class _Reader:
                       f"{max(0, self.file_size - offset)}")
         return data
 
-    def read(self) -> PtauFile:
+    def container(self) -> dict:
+        """{section id: Section} after checking the file header and the whole table."""
         if self.file_size < 12:
-            self.fail(f"truncated or not a .ptau file: {self.file_size} bytes, less than the "
-                      f"12-byte file header")
+            self.fail(f"truncated or not a {self.KIND} file: {self.file_size} bytes, less than "
+                      f"the 12-byte file header")
         magic, version, n_sections = struct.unpack("<4sII", self._bytes(0, 12, "file header"))
-        if magic != MAGIC:
-            self.fail(f"not a .ptau file: magic {magic!r}, expected {MAGIC!r}")
-        if version != VERSION:
-            self.fail(f"unsupported .ptau version {version} (snarkjs writes {VERSION})")
+        if magic != self.MAGIC:
+            self.fail(f"not a {self.KIND} file: magic {magic!r}, expected {self.MAGIC!r}")
+        if version != self.VERSION:
+            self.fail(f"unsupported {self.KIND} version {version} (snarkjs writes "
+                      f"{self.VERSION})")
         if not 1 <= n_sections <= MAX_SECTIONS:
             self.fail(f"{n_sections} sections in the table, expected 1..{MAX_SECTIONS}")
-        sections = self._table(n_sections)
+        return self._table(n_sections)
+
+    def read(self) -> PtauFile:
+        sections = self.container()
         for kind in REQUIRED_SECTIONS:
             if kind not in sections:
                 self.fail(f"missing section {kind} ({SECTION_NAMES[kind]})")
@@ -325,12 +335,12 @@ class _Reader:
                 self.fail(f"truncated: the table lists {n_sections} sections, the file ends "
                           f"after {i} (at byte {self.file_size})")
             kind, size = struct.unpack("<IQ", self._bytes(pos, 12, f"section {i} header"))
-            if kind not in SECTION_NAMES:
+            if kind not in self.SECTION_NAMES:
                 self.fail(f"unknown section id {kind} (section {i} at byte {pos})")
             if kind in sections:
-                self.fail(f"section {kind} ({SECTION_NAMES[kind]}) appears twice")
+                self.fail(f"section {kind} ({self.SECTION_NAMES[kind]}) appears twice")
             if size > self.file_size - pos - 12:
-                self.fail(f"truncated: section {kind} ({SECTION_NAMES[kind]}) declares {size} "
+                self.fail(f"truncated: section {kind} ({self.SECTION_NAMES[kind]}) declares {size} "
                           f"bytes at byte {pos + 12}, the file ends {self.file_size - pos - 12} "
                           f"bytes later")
             sections[kind] = Section(pos + 12, size)
