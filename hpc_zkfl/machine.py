@@ -6,6 +6,7 @@ must not be imported outside hpc_zkfl.mpi); the probes that need them import the
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import platform
@@ -42,14 +43,13 @@ def memory_total() -> int | None:
 def memory_available() -> int:
     """Bytes of memory available to new processes: MemAvailable of /proc/meminfo, else
     MemTotal, else the physical memory (0 when the system says nothing)."""
-    try:
+    # No /proc (not Linux), or no usable line: the physical memory below.
+    with contextlib.suppress(OSError, ValueError):
         with open("/proc/meminfo", encoding="ascii") as f:
             info = dict(line.split(":", 1) for line in f if ":" in line)
         for key in ("MemAvailable", "MemTotal"):
             if key in info:
                 return int(info[key].split()[0]) * 1024
-    except (OSError, ValueError):
-        pass                            # no /proc (not Linux): the physical memory below
     return memory_total() or 0
 
 
@@ -140,10 +140,8 @@ def numba_threading() -> tuple[str, str]:
     import numba
 
     configured = numba.config.THREADING_LAYER
-    try:
+    with contextlib.suppress(ValueError):       # no parallel kernel has run here yet
         return configured, numba.threading_layer()
-    except ValueError:          # no parallel kernel has run in this process yet
-        pass
 
     @numba.njit(parallel=True, cache=False)
     def _probe(n):

@@ -25,7 +25,8 @@ class FederatedNode:
         self.id = node_id
         self.fed = fed
         self.malicious = bool(fed.malicious[node_id])
-        self._previous = None           # this node's honest message of the last round
+        self._previous = None           # this node's honest message(s) of the last round
+        self._ck = None                 # two-aggregator mode: the commitment key (lazily)
 
     def _batch(self, node_id: int, t: int, labels_attack: bool):
         """(X, y, binding) of node node_id's batch of round t: binding is (its DatasetTree,
@@ -90,7 +91,7 @@ class FederatedNode:
     # -- two-aggregator mode (fl/private.py) ----------------------------------------------
 
     def _commitment_key(self):
-        if getattr(self, "_ck", None) is None:
+        if self._ck is None:
             from hpc_zkfl.groth16.committed import commitment_key
             self._ck = commitment_key(self.fed.proving_key.vk, self.fed.statement.update_positions)
         return self._ck
@@ -160,7 +161,7 @@ class FederatedNode:
 
     def _replayed_private(self, t: int, w, w_previous):
         """The (leader, helper) messages a replayer resends: its own of the last round."""
-        prev = getattr(self, "_previous", None)
+        prev = self._previous
         if t > 1 and isinstance(prev, tuple) and prev[0] is not None and prev[0].round == t - 1:
             return prev
         if t > 1 and w_previous is not None:

@@ -235,6 +235,7 @@ class Aggregator:
         self.role = role
         self.min_accepted = min_accepted
         self.ck = commitment_key(fed.proving_key.vk, fed.statement.update_positions)
+        self.round = 0                  # the round of `messages`
         self.messages = {}              # node -> ShareMessage of the current round
         self.seen_blindings = {}        # node -> set of share blindings it has used
         self.accepted_here = set()      # nodes whose shares opened in the last check

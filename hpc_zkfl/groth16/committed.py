@@ -63,10 +63,6 @@ class CommitmentKey:
         return be.msm_g1(np.concatenate([self.bases, self.blinding[None]]),
                          ints_to_limbs(values + [int(blinding) % R]))
 
-    def commit_many(self, values, blindings, backend="auto") -> np.ndarray:
-        """One commitment per row of `values` (n, k) and entry of `blindings`: (n, 2, 4)."""
-        return np.stack([self.commit(v, b, backend) for v, b in zip(values, blindings)])
-
 
 def commitment_key(vk: VerifyingKey, committed) -> CommitmentKey:
     """The commitment key of the public signals at positions `committed` (0-based indices into

@@ -45,6 +45,7 @@ a rank never answered DONE, the root then ends the whole job with MPI_Abort (exi
 the run itself is complete), since MPI_Finalize would wait for it forever.  Only this module
 imports mpi4py.
 """
+import contextlib
 import logging
 import os
 import sys
@@ -182,6 +183,14 @@ def _receive_from_root(comm, caps: dict):
     buf = bytearray(size)
     comm.Recv([buf, MPI.BYTE], source=0, tag=status.Get_tag())
     return kind, bytes(buf)
+
+
+def _discard(comm, rank: int, tag: int):
+    """Take an unwanted message out of MPI's queue without allocating its size: a receive
+    into one byte truncates it, and MPI drops the rest (the truncation error is expected)."""
+    from mpi4py import MPI
+    with contextlib.suppress(MPI.Exception):
+        comm.Recv([bytearray(1), MPI.BYTE], source=rank, tag=tag)
 
 
 def _send(comm, kind: Kind, data: bytes, dest: int = 0):
@@ -322,10 +331,7 @@ def _helper(comm, cfg, fed, owner):
             cap = from_leader.get(kind, 0) if rank == 0 else (
                 share_cap if kind == Kind.SHARE else 0)
             if size > cap:
-                try:
-                    comm.Recv([bytearray(1), MPI.BYTE], source=rank, tag=tag)
-                except MPI.Exception:
-                    pass                # the truncation error: the frame is gone
+                _discard(comm, rank, tag)
                 continue
             buf = bytearray(size)
             comm.Recv([buf, MPI.BYTE], source=rank, tag=tag)
@@ -513,13 +519,7 @@ class _Root:
 
 
     def _discard(self, rank: int, tag: int):
-        """Take an unwanted message out of MPI's queue without allocating its size: a receive
-        into one byte truncates it, and MPI drops the rest."""
-        MPI = self.MPI
-        try:
-            self.comm.Recv([bytearray(1), MPI.BYTE], source=rank, tag=tag)
-        except MPI.Exception:
-            return                      # the truncation error: expected, the message is gone
+        _discard(self.comm, rank, tag)
 
     def _gather(self, kind: Kind, ranks: set, deadline: float) -> dict:
         """{rank: frame} of one `kind` frame from each of `ranks` before the deadline; other

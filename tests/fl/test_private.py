@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2_contingency, chisquare
 
-from conftest import SMALL_RUN, toml_text
+from small_run import SMALL_RUN, toml_text
 from hpc_zkfl.algebra.constants import R
 from hpc_zkfl.config import parse_config
 from hpc_zkfl.fl.federation import build_federation

@@ -3,43 +3,28 @@ complete round ends where an uninterrupted one does, and the in-memory recorder 
 rounds as the results file."""
 import numpy as np
 
+from small_run import SMALL_RUN, toml_text
 from hpc_zkfl.config import parse_config
 from hpc_zkfl.fl.federation import build_federation
 from hpc_zkfl.fl.protocol import InProcess, RoundLog, RoundPlan, run_in_process, run_rounds
 from hpc_zkfl.io.results import load_results
 
-CONFIG = """
-[run]
-seed = 4
-rounds = {rounds}
-
-[data]
-dataset = "breast_cancer"
-
-[nodes]
-count = 4
-
-[model]
-kind = "logistic"
-batch_size = 8
-learning_rate = 0.5
-norm_bound = 4.0
-
-[aggregation]
-proofs = {proofs}
-
-[attack]
-kind = "sign_flip"
-fraction = 0.25
-"""
+def config(rounds: int, proofs: bool):
+    """The shared small run (tests/conftest.py), seed 4, batch 8, one sign-flipper of 4."""
+    sections = {name: dict(keys) for name, keys in SMALL_RUN.items()}
+    sections["run"] = {"seed": 4, "rounds": rounds}
+    sections["model"]["batch_size"] = 8
+    sections["aggregation"] = {"proofs": proofs}
+    sections["attack"] = {"kind": "sign_flip", "fraction": 0.25}
+    return parse_config(toml_text(sections))
 
 
 def test_a_resumed_in_process_run_ends_like_a_whole_one(tmp_path):
     whole, part = tmp_path / "whole.h5", tmp_path / "part.h5"
-    run_in_process(parse_config(CONFIG.format(rounds=3, proofs="true")), whole)
-    run_in_process(parse_config(CONFIG.format(rounds=1, proofs="true")), part)
+    run_in_process(config(3, True), whole)
+    run_in_process(config(1, True), part)
     key = part.with_suffix(".pk").read_bytes()
-    run_in_process(parse_config(CONFIG.format(rounds=3, proofs="true")), part, resume=True)
+    run_in_process(config(3, True), part, resume=True)
     assert part.with_suffix(".pk").read_bytes() == key              # the run's key, reused
     a, b = load_results(whole), load_results(part)
     assert np.array_equal(a.models, b.models)
@@ -48,7 +33,7 @@ def test_a_resumed_in_process_run_ends_like_a_whole_one(tmp_path):
 
 
 def test_the_round_log_sees_what_the_file_records(tmp_path):
-    cfg = parse_config(CONFIG.format(rounds=2, proofs="false"))
+    cfg = config(2, False)
     out = tmp_path / "run.h5"
     run_in_process(cfg, out)
     fed = build_federation(cfg)
