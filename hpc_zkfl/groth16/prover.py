@@ -64,9 +64,15 @@ def prove(pk: ProvingKey, r1cs, witness, backend="auto", rng=None) -> Proof:
     be = as_backend(backend)
     check_key(pk, r1cs)
     w, h = _msm_scalars(be, r1cs, witness)
+    return assemble(pk, w, pk.h_query, h, be, rng)
+
+
+def assemble(pk: ProvingKey, w, h_bases, h, be, rng=None) -> Proof:
+    """The three group elements from the scalars: w (the witness) and h, plain limbs, with
+    h_bases the points h goes with (h_query, or a .zkey's H section, `zkey.prove_zkey`)."""
     rnd = rng if rng is not None else secrets.SystemRandom()
     r, s = rnd.randrange(R), rnd.randrange(R)
-    k = r1cs.n_public + 1
+    k = pk.n_public + 1
     one_r, one_s = ints_to_limbs([1, r]), ints_to_limbs([1, s])
 
     # Kernel backends join on the device, the proving key's queries resident there.
@@ -78,9 +84,9 @@ def prove(pk: ProvingKey, r1cs, witness, backend="auto", rng=None) -> Proof:
     b1 = be.msm_g1(join([pk.beta_g1[None], pk.b_g1_query, pk.delta_g1[None]]),
                    join([one_s[:1], w, one_s[1:]]))
     tail = ints_to_limbs([s, r, (-r * s) % R])
-    c = be.msm_g1(join([pk.l_query, pk.h_query, a[None], b1[None], pk.delta_g1[None]]),
+    c = be.msm_g1(join([pk.l_query, h_bases, a[None], b1[None], pk.delta_g1[None]]),
                   join([w[k:], h, tail]))
     return Proof(np.ascontiguousarray(a), np.ascontiguousarray(b), np.ascontiguousarray(c))
 
 
-__all__ = ["UnsatisfiedWitnessError", "check_key", "prove"]
+__all__ = ["UnsatisfiedWitnessError", "assemble", "check_key", "prove"]

@@ -45,7 +45,6 @@ with one line that names the file and what is wrong.
 from __future__ import annotations
 
 import os
-import secrets
 import struct
 from dataclasses import dataclass
 
@@ -63,12 +62,10 @@ from hpc_zkfl.algebra.limbs import int_to_tuple, ints_to_limbs
 from hpc_zkfl.algebra.ntt import powers
 from hpc_zkfl.algebra.pairing import _load_t, _store_t, pairing_check_arrays
 from hpc_zkfl.algebra.subgroup import g2_in_subgroup
-from hpc_zkfl.backends import as_backend, get_backend, supports
 
 from .data_structures import ProvingKey, VerifyingKey
 from .key_check import KeyCheckError, check_proving_key
 from .r1cs_to_qap import domain_size, to_plain
-from .setup import _nonzero
 
 # ---- the layout (shared with the test writer `testing.write_insecure_ptau`) -----------------
 MAGIC = b"ptau"
@@ -135,13 +132,13 @@ def header_section(power: int, ceremony_power: int = None) -> bytes:
             + struct.pack("<II", power, power if ceremony_power is None else ceremony_power))
 
 
-def write_container(path, sections) -> None:
-    """Write a .ptau container: `sections` is an ordered {id: bytes or a callable giving bytes}
-    (called one at a time, so only one section's data is in memory); written beside `path`
-    and renamed into place."""
-    tmp = f"{path}.tmp"
+def write_container(path, sections, magic: bytes = MAGIC) -> None:
+    """Write a .ptau (or, with magic b"zkey", a .zkey) container: `sections` is an ordered
+    {id: bytes or a callable giving bytes} (called one at a time, so only one section's data
+    is in memory); written beside `path` and renamed into place."""
+    tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "wb") as out:
-        out.write(MAGIC + struct.pack("<II", VERSION, len(sections)))
+        out.write(magic + struct.pack("<II", VERSION, len(sections)))
         for kind, body in sections.items():
             data = body() if callable(body) else body
             out.write(struct.pack("<IQ", kind, len(data)))
@@ -251,6 +248,18 @@ class PtauFile:
         if not 0 <= log_n <= self.power:
             raise ValueError(f"domain 2^{log_n} is not in this file of power {self.power}")
         return self.points(section, lagrange_offset(log_n), 1 << log_n, allow_infinity=True)
+
+    def lagrange_top(self, log_n: int):
+        """[L_j(tau)]_1 over the domain 2^log_n from section 12 (log_n may be power + 1 where
+        the file has that level, from the powers padded with a zero), or None where the file
+        lacks the level."""
+        if log_n <= self.power:
+            return self.lagrange(LAGRANGE_G1, log_n)
+        if log_n != self.power + 1 or self.sections[LAGRANGE_G1].size < (
+                lagrange_offset(log_n) + (1 << log_n)) * G1_BYTES:
+            return None
+        return self.points(LAGRANGE_G1, lagrange_offset(log_n), 1 << log_n,
+                           allow_infinity=True)
 
     def describe(self) -> str:
         """One line: power, ceremony power, contributions, prepared or not."""
@@ -575,26 +584,24 @@ def _public_rows(r1cs, point_offset=0):
     return wires, r1cs.n_constraints + wires + point_offset, ints_to_limbs([1] * k)
 
 
-def setup_from_ptau(r1cs, ptau_path, backend="cpu", commitment: bool = False,
-                    rng=None) -> ProvingKey:
-    """A Groth16 proving key for `r1cs` whose tau, alpha and beta are those of the
-    powers-of-tau file `ptau_path` (a path or a `PtauFile`): phase 1 comes from the ceremony,
-    nobody here learns its trapdoor.  gamma, delta (and eta with `commitment`) are drawn here
-    from the OS CSPRNG (`rng`: a random.Random for reproducible tests): this is phase 2 by a
-    single party, which could forge proofs had it kept them; a multi-party phase 2 is separate
-    work.  The same tau, alpha and beta as `snarkjs groth16 setup circuit.r1cs file.ptau`.
+def start_phase2(r1cs, ptau_path, commitment: bool = False):
+    """The initial key of phase 2 for `r1cs` from the powers-of-tau file `ptau_path` (a path
+    or a `PtauFile`): what `snarkjs groth16 setup circuit.r1cs file.ptau` writes, point for
+    point, with gamma = delta = 1 (and eta = 1 with `commitment`).  INSECURE until someone
+    contributes (`phase2.contribute`): anyone can forge proofs under delta = 1.  A
+    `phase2.Phase2Key` with the circuit hash and snarkjs' H section.
 
     The circuit's domain n = 2^k needs a file of power >= k (PtauError otherwise, naming
     both).  [L_j(tau)] come from the Lagrange sections of a prepared file, else from the
     powers by `group_intt` (slow for large domains: prepare the file with snarkjs).  The
     queries are sparse combinations of those points with the circuit's coefficients; the
-    H query is ([tau^(j+n)] - [tau^j]) / delta.  Before it is returned the key is checked
-    against the file's powers of tau with `check_proving_key`, so an inconsistent file
-    (Lagrange sections that do not match its powers, a wrong alpha or beta section) gives a
-    PtauError and never a key.  `commitment`: as `setup(..., commitment=True)` (eta, and the
-    powers tau_g1 (2n - 1) and tau_g2 ([1]_2, [tau]_2) kept in the key).  `backend` does the
-    few fixed-base multiplications (if it can) and the check's MSMs; the rest runs on the
-    CPU."""
+    H query is [tau^(j+n)] - [tau^j].  Before it is returned the key is checked against the
+    file's powers of tau with `check_proving_key`, so an inconsistent file (Lagrange sections
+    that do not match its powers, a wrong alpha or beta section) gives a PtauError and never
+    a key.  `commitment`: the key also keeps the powers tau_g1 (2n - 1) and tau_g2 ([1]_2,
+    [tau]_2), as `setup(..., commitment=True)`."""
+    from .phase2 import Phase2Key, Transcript, circuit_hash
+
     ptau = ptau_path if isinstance(ptau_path, PtauFile) else read_ptau(ptau_path)
     n = domain_size(r1cs)
     log_n = n.bit_length() - 1
@@ -602,7 +609,12 @@ def setup_from_ptau(r1cs, ptau_path, backend="cpu", commitment: bool = False,
         ptau.fail(f"too small for this circuit: {r1cs.n_constraints} constraints and "
                   f"{r1cs.n_public} public signals need a domain of 2^{log_n}, so a powers-of-tau "
                   f"file of power >= {log_n}; this file has power {ptau.power}")
-    tau_g1 = ptau.tau_g1(2 * n - 1)
+    # snarkjs hashes n differences [tau^(n+i)] - [tau^i] once n > 2^14 (whole chunks of 2^14)
+    n_hashed = n - 1 if n <= 1 << 14 else n
+    if n_hashed + n > 2 * (1 << ptau.power) - 1:
+        ptau.fail(f"a domain of 2^{log_n} in a file of power {ptau.power}: the circuit hash "
+                  f"snarkjs records needs [tau^{2 * n - 1}], so a file of power >= {log_n + 1}")
+    tau_g1 = ptau.tau_g1(n + n_hashed)
     if np.array_equal(tau_g1[n], tau_g1[0]):
         ptau.fail(f"tau is a root of unity of the domain 2^{log_n} (tau^n = 1): no usable "
                   f"contribution (a new, uncontributed file?)")
@@ -610,11 +622,17 @@ def setup_from_ptau(r1cs, ptau_path, backend="cpu", commitment: bool = False,
     alpha_g1, beta_g1, beta_g2 = ptau.alpha_tau_g1(1)[0], ptau.beta_tau_g1(1)[0], ptau.beta_g2()
     if ptau.prepared:
         lag, lag_g2, lag_alpha, lag_beta = (ptau.lagrange(s, log_n) for s in LAGRANGE_SECTIONS)
+        lag_2n = ptau.lagrange_top(log_n + 1)
     else:
         lag = group_intt(G1, tau_g1[:n])
         lag_g2 = group_intt(G2, ptau.tau_g2(n))
         lag_alpha = group_intt(G1, ptau.alpha_tau_g1(n))
         lag_beta = group_intt(G1, ptau.beta_tau_g1(n))
+        lag_2n = None
+    if lag_2n is None:      # the 2n domain from the 2n - 1 powers padded with a zero
+        lag_2n = group_intt(G1, np.concatenate([tau_g1[:2 * n - 1],
+                                                np.zeros((1, 2, 4), np.uint64)]))
+    h_odd = np.ascontiguousarray(lag_2n[1::2])
 
     nw, k = r1cs.n_wires, r1cs.n_public + 1
     a_trip = _join(_triplets(r1cs.A), _public_rows(r1cs))
@@ -626,38 +644,48 @@ def setup_from_ptau(r1cs, ptau_path, backend="cpu", commitment: bool = False,
     u = linear_combinations(G1, np.concatenate([lag, lag_alpha, lag_beta]),
                             *_join(_triplets(r1cs.C), _triplets(r1cs.B, n),
                                    _triplets(r1cs.A, 2 * n), _public_rows(r1cs, 2 * n)), nw)
-    j = np.arange(n - 1, dtype=np.int64)
+    j = np.arange(n_hashed, dtype=np.int64)
     z_times_powers = linear_combinations(       # [tau^j (tau^n - 1)]_1 = [tau^(j+n)] - [tau^j]
         G1, tau_g1, np.concatenate([j, j]), np.concatenate([j + n, j]),
-        ints_to_limbs([1] * (n - 1) + [R - 1] * (n - 1)), n - 1)
+        ints_to_limbs([1] * n_hashed + [R - 1] * n_hashed), n_hashed)
 
-    be = as_backend(backend)
-    if not supports(be, "fixed_base"):
-        be = get_backend("cpu")
-    rnd = rng if rng is not None else secrets.SystemRandom()
-    gamma, delta = _nonzero(rnd), _nonzero(rnd)
-    eta = _nonzero(rnd) if commitment else 0
-    gamma_inv, delta_inv = pow(gamma, -1, R), pow(delta, -1, R)
-    ic = G1.scalar_mul(u[:k], ints_to_limbs([gamma_inv] * k))
-    l_q = G1.scalar_mul(u[k:], ints_to_limbs([delta_inv] * (nw - k)))
-    h_q = G1.scalar_mul(z_times_powers, ints_to_limbs([delta_inv] * (n - 1)))
-    g1 = be.fixed_base_g1(ints_to_limbs([delta, eta * gamma_inv % R, eta * delta_inv % R]))
-    g2 = be.fixed_base_g2(ints_to_limbs([gamma, delta]))
-    del gamma, delta, eta, gamma_inv, delta_inv        # best-effort erasure, as in `setup`
-    g1, g2 = np.asarray(g1), np.asarray(g2)
-    vk = VerifyingKey(alpha_g1, beta_g2, g2[0].copy(), g2[1].copy(), ic,
-                      g1[1].copy() if commitment else None)
-    pk = ProvingKey(vk, beta_g1, g1[0].copy(), a_q, b_g1_q, b_g2_q, h_q, l_q, r1cs.n_constraints,
-                    n, g1[2].copy() if commitment else None, tau_g1, tau_g2)
+    g1, g2 = _G1_GEN.copy(), _G2_GEN.copy()
+    vk = VerifyingKey(alpha_g1, beta_g2, g2.copy(), g2.copy(), np.ascontiguousarray(u[:k]),
+                      g1.copy() if commitment else None)
+    pk = ProvingKey(vk, beta_g1, g1.copy(), a_q, b_g1_q, b_g2_q,
+                    np.ascontiguousarray(z_times_powers[:n - 1]), np.ascontiguousarray(u[k:]),
+                    r1cs.n_constraints, n, g1.copy() if commitment else None,
+                    np.ascontiguousarray(tau_g1[:2 * n - 1]), tau_g2)
     try:    # G2 points: sums of subgroup-checked points, so no second subgroup test
-        check_proving_key(pk, r1cs, backend=backend, subgroup_check=False)
+        check_proving_key(pk, r1cs, subgroup_check=False)
     except KeyCheckError as exc:
         ptau.fail(f"its phase-1 points are not consistent with each other ({exc})")
+    cs_hash = circuit_hash(pk, z_times_powers)
+    if not commitment:
+        pk = ProvingKey(vk, beta_g1, pk.delta_g1, a_q, b_g1_q, b_g2_q, pk.h_query, pk.l_query,
+                        r1cs.n_constraints, n)
+    return Phase2Key(pk, Transcript(cs_hash), h_odd)
+
+
+def setup_from_ptau(r1cs, ptau_path, backend="cpu", commitment: bool = False,
+                    rng=None) -> ProvingKey:
+    """A Groth16 proving key for `r1cs` whose tau, alpha and beta are those of the
+    powers-of-tau file `ptau_path`: `start_phase2`, then one phase-2 contribution by this
+    process (and, with `commitment`, one re-randomization of gamma and eta), from the OS
+    CSPRNG (`rng`: a random.Random for reproducible tests only).  Phase 1 comes from the
+    ceremony; phase 2 by a single party, which could forge proofs had it kept its secret:
+    for a key no single party could forge under, several parties contribute
+    (`hpc_zkfl.groth16.phase2`).  `backend` is accepted for the callers' symmetry; the work
+    runs on the CPU."""
+    from .phase2 import contribute, contribute_commitment
+
+    key = start_phase2(r1cs, ptau_path, commitment=commitment)
+    pk, transcript, _, _ = contribute(key.pk, key.transcript, "setup", rng=rng)
     if commitment:
-        return pk
-    return ProvingKey(vk, beta_g1, pk.delta_g1, a_q, b_g1_q, b_g2_q, h_q, l_q,
-                      r1cs.n_constraints, n)
+        pk, _ = contribute_commitment(pk, transcript, rng=rng)
+    return pk
 
 
 __all__ = ["Contribution", "MAX_POWER", "PtauError", "PtauFile", "group_intt",
-           "linear_combinations", "read_ptau", "setup_from_ptau", "write_container"]
+           "linear_combinations", "read_ptau", "setup_from_ptau", "start_phase2",
+           "write_container"]

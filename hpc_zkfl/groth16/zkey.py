@@ -25,7 +25,7 @@ signals and domain size n:
                        evaluates a b - c on the odd coset of the domain 2n and uses those
                        values as scalars directly (no division by Z).
     10 contributions   circuit hash (64 bytes) | count u32 | per contribution its points,
-                       transcript and parameters (not parsed here beyond the first 68 bytes)
+                       transcript and parameters (`hpc_zkfl.groth16.phase2`)
 
 Our prover wants h_query[j] = [tau^j Z(tau) / delta]_1 (j < n - 1) with h in coefficient
 form.  For p = X^j Z (degree < 2n - 1, zero on the even points of the 2n domain) and
@@ -51,6 +51,7 @@ from hpc_zkfl.algebra.limbs import ints_to_limbs
 from hpc_zkfl.algebra.subgroup import g2_in_subgroup
 from hpc_zkfl.circuit._kernels import row_sums
 
+from . import phase2 as _phase2
 from . import ptau as _ptau
 from .data_structures import ProvingKey, VerifyingKey
 from .r1cs_to_qap import domain_size, to_plain
@@ -74,21 +75,28 @@ class ZkeyError(ValueError):
 
 @dataclass(frozen=True)
 class Zkey:
-    """What a .zkey holds: the proving key in this package's form (h_query converted),
-    snarkjs' raw H section, the coefficient section ((matrix, row, wire) int arrays and
-    Montgomery Fr values) and the MPC contributions recorded (their names)."""
+    """What a .zkey holds: the proving key in this package's form (h_query converted, or
+    None), snarkjs' raw H section, the coefficient section ((matrix, row, wire) int arrays
+    and Montgomery Fr values) and the phase-2 transcript (circuit hash, contributions)."""
 
     path: str
     pk: ProvingKey
     h_snarkjs: np.ndarray
     coeff_index: np.ndarray      # (count, 3) uint32: matrix, row, wire
     coeff_values: np.ndarray     # (count, 4) Montgomery Fr
-    contributions: tuple         # the contributors' names ("" for none), oldest first
-    circuit_hash: bytes
+    transcript: _phase2.Transcript
+
+    @property
+    def contributions(self) -> tuple:
+        """The contributors' names ("" for none), oldest first."""
+        return tuple(c.name for c in self.transcript.contributions)
 
     @property
     def n_contributions(self) -> int:
-        return len(self.contributions)
+        return len(self.transcript.contributions)
+
+    def phase2_key(self) -> _phase2.Phase2Key:
+        return _phase2.Phase2Key(self.pk, self.transcript, self.h_snarkjs)
 
 
 class _Reader(_ptau._Reader):
@@ -149,11 +157,12 @@ def _h_query(h_snarkjs: np.ndarray) -> np.ndarray:
     return G1.scalar_mul(np.ascontiguousarray(inv[(n - j) % n]), ints_to_limbs(scalars))
 
 
-def read_zkey(path) -> Zkey:
+def read_zkey(path, convert_h: bool = True) -> Zkey:
     """Read and check a snarkjs Groth16 .zkey (see the module docstring); ZkeyError on any
     malformed, truncated or foreign file, OSError when it cannot be read at all.  The key's
-    n_constraints is inferred from the last public row snarkjs writes; to prove, use
-    `load_zkey` with the circuit (the zkey has no C matrix, so it cannot stand in for it)."""
+    n_constraints is inferred from the last public row snarkjs writes.  `convert_h`: also
+    convert H into this package's h_query (a group inverse NTT: slow for large domains;
+    without it pk.h_query is None, and `prove_zkey` or `phase2` work from H itself)."""
     path = os.fspath(path)
     with open(path, "rb") as f:
         rd = _Reader(path, f, os.fstat(f.fileno()).st_size)
@@ -211,63 +220,31 @@ def read_zkey(path) -> Zkey:
             rd.fail("a coefficient is not below r")
         coeffs = to_plain(values)   # the limbs of v R, read as Montgomery: one step gives v R
 
-        contrib = rd.section(sections, CONTRIBUTIONS)
-        names = _contributions(rd, contrib, delta1)
+        transcript = _transcript(rd, rd.section(sections, CONTRIBUTIONS), delta1)
 
     vk = VerifyingKey(alpha1, beta2, gamma2, delta2, ic)
-    pk = ProvingKey(vk, beta1, delta1, a_q, b1_q, b2_q, _h_query(h_s), l_q,
-                    _n_constraints(index, n_public, n), n)
-    return Zkey(path, pk, h_s, index.astype(np.uint32), coeffs, names, bytes(contrib[:64]))
+    pk = ProvingKey(vk, beta1, delta1, a_q, b1_q, b2_q, _h_query(h_s) if convert_h else None,
+                    l_q, _n_constraints(index, n_public, n), n)
+    return Zkey(path, pk, h_s, index.astype(np.uint32), coeffs, transcript)
 
 
-# One phase-2 contribution: [delta]_1 after it, the proof of knowledge [s]_1, [s x]_1, [s p x]_2,
-# a 64-byte transcript hash, type u32 (0 contribution, 1 beacon); then u32 parameter length.
-_CONTRIBUTION_FIXED = 3 * G1_BYTES + G2_BYTES + 64 + 4
-
-
-def _contributions(rd, data: bytes, delta1) -> tuple:
-    """The names in section 10; checks its structure and that the last contribution's
-    [delta]_1 is the key's (the generator when there is none).  The proofs of knowledge
-    are not verified here (`snarkjs zkey verify` does that)."""
-    def bad(why):
-        rd.fail(f"contributions (section {CONTRIBUTIONS}): {why}")
-
-    if len(data) < 68:
-        bad(f"{len(data)} bytes, shorter than the 64-byte circuit hash and the count")
-    (count,) = struct.unpack_from("<I", data, 64)
-    if count * (_CONTRIBUTION_FIXED + 4) > len(data) - 68:
-        bad(f"{count} contributions cannot fit in {len(data)} bytes")
-    names, pos, last_delta = [], 68, G1.encode([G1.generator])[0]
-    for i in range(count):
-        if pos + _CONTRIBUTION_FIXED + 4 > len(data):
-            bad(f"contribution {i + 1} is truncated")
-        last_delta = rd.points(data[pos:pos + G1_BYTES], G1, f"contribution {i + 1}'s delta",
-                               False)[0]
-        (length,) = struct.unpack_from("<I", data, pos + _CONTRIBUTION_FIXED)
-        pos += _CONTRIBUTION_FIXED + 4
-        if pos + length > len(data):
-            bad(f"contribution {i + 1}'s parameters run past the section")
-        params, pos = data[pos:pos + length], pos + length
-        name, j = "", 0
-        while j < len(params):
-            ptype = params[j]
-            if ptype == 2:          # beacon's iterations exponent: one byte
-                j += 2
-            elif ptype in (1, 3) and j + 1 < len(params):   # name / beacon hash: length, bytes
-                end = j + 2 + params[j + 1]
-                if ptype == 1:
-                    name = params[j + 2:end].decode("utf-8", "replace")
-                j = end
-            else:
-                bad(f"contribution {i + 1} has an unknown or truncated parameter {ptype}")
-            if j > len(params):
-                bad(f"contribution {i + 1}'s parameter {ptype} is truncated")
-        names.append(name)
-    if pos != len(data):
-        bad(f"{len(data) - pos} bytes after the last of {count} contributions")
-    if not np.array_equal(last_delta, delta1):
-        bad("the last contribution's delta is not the key's [delta]_1")
-    return tuple(names)
+def _transcript(rd, data: bytes, delta1):
+    """Section 10 parsed (`phase2.mpc_from_bytes`: structure, points on the curve and in
+    their groups), and the last contribution's [delta]_1 the key's.  The proofs of knowledge
+    are checked by `phase2.verify_contributions` (`verify_key`), not here."""
+    try:
+        transcript, end = _phase2.mpc_from_bytes(data)
+    except _phase2.Phase2Error as exc:
+        rd.fail(f"contributions (section {CONTRIBUTIONS}): {exc}")
+    if end != len(data):
+        rd.fail(f"contributions (section {CONTRIBUTIONS}): {len(data) - end} bytes after the "
+                f"last of {len(transcript.contributions)} contributions")
+    last = (transcript.contributions[-1].delta_after if transcript.contributions
+            else G1.encode([G1.generator])[0])
+    if not np.array_equal(last, delta1):
+        rd.fail(f"contributions (section {CONTRIBUTIONS}): the last contribution's delta is "
+                f"not the key's [delta]_1")
+    return transcript
 
 
 def _n_constraints(index, n_public, n) -> int:
@@ -325,4 +302,193 @@ def _merged(index, values):
     keep = values.any(axis=1)
     return index[keep], values[keep]
 
-__all__ = ["Zkey", "ZkeyError", "load_zkey", "read_zkey"]
+
+
+# ---- writing ----------------------------------------------------------------------------------
+def _points_bytes(points) -> bytes:
+    return np.ascontiguousarray(points, dtype="<u8").tobytes()
+
+
+def coefficient_section(r1cs) -> bytes:
+    """Section 4 as `snarkjs groth16 setup` writes it from this circuit: per constraint its A
+    then its B terms (matrix, row, wire, v R^2 mod r), then the public rows m + i (A, wire i,
+    1).  The same bytes as snarkjs' when the .r1cs lists each row's terms sorted by wire
+    without repeats, as circom writes them."""
+    from hpc_zkfl.algebra.fields import FR as _FR
+    parts = []
+    for which, mat in ((0, r1cs.A), (1, r1cs.B)):
+        rows = np.repeat(np.arange(mat.n_rows, dtype=np.int64), np.diff(mat.indptr))
+        parts.append((rows, np.full(len(rows), which), np.asarray(mat.wires, np.int64),
+                      np.asarray(mat.coeffs, np.uint64).reshape(-1, 4)))
+    rows = np.concatenate([p[0] for p in parts])
+    order = np.lexsort((np.concatenate([p[1] for p in parts]), rows))   # by row, A before B
+    matrix = np.concatenate([p[1] for p in parts])[order]
+    wires = np.concatenate([p[2] for p in parts])[order]
+    values = np.concatenate([p[3] for p in parts])[order]
+    k = r1cs.n_public + 1
+    rows = np.concatenate([rows[order], r1cs.n_constraints + np.arange(k)])
+    matrix = np.concatenate([matrix, np.zeros(k, np.int64)])
+    wires = np.concatenate([wires, np.arange(k)])
+    values = np.concatenate([values, np.broadcast_to(_FR.encode([1]), (k, 4))])
+    # our coefficients are v R (Montgomery); snarkjs stores v R^2: one Montgomery product
+    # (x y / R) with the limbs of R^2, i.e. the Montgomery form of R
+    r_squared = _FR.encode([pow(2, 256, R)])
+    values = _FR.mul(np.ascontiguousarray(values), np.broadcast_to(r_squared, values.shape).copy())
+    entries = np.zeros(len(rows), dtype=np.dtype([("idx", "<u4", (3,)), ("v", "<u8", (4,))]))
+    entries["idx"] = np.stack([matrix, rows, wires], axis=1)
+    entries["v"] = values
+    return struct.pack("<I", len(rows)) + entries.tobytes()
+
+
+def write_zkey(path, key, r1cs) -> None:
+    """Write `key` (a `phase2.Phase2Key` with snarkjs' H, from `ptau.start_phase2`, a
+    contribution or `read_zkey`) for the circuit `r1cs` as a snarkjs .zkey: sections 1..10
+    in the order `snarkjs zkey contribute` writes them.  Keys with eta or commitment steps
+    (two-aggregator keys) have no .zkey form: ValueError."""
+    pk, t = key.pk, key.transcript
+    if key.h_odd is None:
+        raise ValueError("this key has no snarkjs H section (it was not made from a .ptau "
+                         "or a .zkey), so it cannot be written as a .zkey")
+    if pk.eta_delta_g1 is not None or t.commitment_steps:
+        raise ValueError("a key for committed inputs (eta, commitment steps) has no .zkey form")
+    vk = pk.vk
+    header = (struct.pack("<I", N8) + P.to_bytes(N8, "little") + struct.pack("<I", N8)
+              + R.to_bytes(N8, "little")
+              + struct.pack("<III", pk.n_wires, pk.n_public, pk.domain_size)
+              + b"".join(_points_bytes(p) for p in (vk.alpha_g1, pk.beta_g1, vk.beta_g2,
+                                                    vk.gamma_g2, pk.delta_g1, vk.delta_g2)))
+    sections = {
+        HEADER: struct.pack("<I", 1),
+        GROTH_HEADER: header,
+        IC: lambda: _points_bytes(vk.gamma_abc_g1),
+        COEFFS: lambda: coefficient_section(r1cs),
+        A: lambda: _points_bytes(pk.a_query),
+        B1: lambda: _points_bytes(pk.b_g1_query),
+        B2: lambda: _points_bytes(pk.b_g2_query),
+        C: lambda: _points_bytes(pk.l_query),
+        H: lambda: _points_bytes(key.h_odd),
+        CONTRIBUTIONS: t.mpc_bytes(),
+    }
+    # snarkjs' order: `groth16 setup` (no contribution) and `zkey contribute` differ
+    order = ((HEADER, GROTH_HEADER, COEFFS, IC, H, C, A, B1, B2, CONTRIBUTIONS)
+             if not t.contributions else sorted(sections))
+    _ptau.write_container(os.fspath(path), {k: sections[k] for k in order}, magic=MAGIC)
+
+
+
+
+
+
+# ---- proving from a .zkey alone ----------------------------------------------------------------
+def _matrix(index, values, which: int, n: int):
+    """The A (0) or B (1) rows of the coefficient section as a CSR matrix of n rows."""
+    from hpc_zkfl.circuit.r1cs import SparseMatrix
+
+    sel = np.flatnonzero(index[:, 0] == which)
+    order = sel[np.argsort(index[sel, 1], kind="stable")]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum(np.bincount(index[order, 1].astype(np.int64), minlength=n))
+    return SparseMatrix(indptr, index[order, 2].astype(np.int64),
+                        np.ascontiguousarray(values[order]))
+
+
+class ZkeyProver:
+    """Proves from a .zkey and a witness only, as `snarkjs groth16 prove` does: the rows a
+    and b from the coefficient section, c = a b row by row (a satisfying witness has it),
+    and the quotient's scalars as snarkjs takes them, a b - c evaluated on the odd coset
+    g H of the domain 2n (g = omega_2n), paired with the H section directly: no h_query, so
+    no group transform of the key.  A witness that does not satisfy the circuit gives a proof
+    that does not verify; `prove` checks each proof before it returns it."""
+
+    def __init__(self, z: Zkey, backend="auto"):
+        from hpc_zkfl.backends import as_backend
+
+        self.z, self.pk, self.n = z, z.pk, z.pk.domain_size
+        self.be = as_backend(backend)
+        index = z.coeff_index.astype(np.int64)
+        self.a = _matrix(index, z.coeff_values, 0, self.n)
+        self.b = _matrix(index, z.coeff_values, 1, self.n)
+        self.shift = fr_root_of_unity(self.n.bit_length())       # omega_2n
+
+    def prove(self, witness, rng=None):
+        """(proof, public signals as ints) for an (n_wires, 4) Montgomery witness, w[0] = 1.
+        ValueError for a witness of the wrong size or one whose proof does not verify."""
+        from hpc_zkfl.algebra.fields import FR as _FR
+
+        from .prover import assemble
+        from .r1cs_to_qap import to_plain as _plain
+        from .verifier import verify
+
+        pk, be = self.pk, self.be
+        witness = np.ascontiguousarray(witness, dtype=np.uint64)
+        if witness.shape != (pk.n_wires, 4):
+            raise ValueError(f"the witness has {witness.shape[0]} values; the key's circuit "
+                             f"has {pk.n_wires} wires")
+        a, b = self.a.evaluate(witness), self.b.evaluate(witness)
+        c = be.fr_mul(a, b)
+        on_coset = [be.ntt(be.ntt(v, inverse=True), coset_shift=self.shift) for v in (a, b, c)]
+        h = be.fr_sub(be.fr_mul(on_coset[0], on_coset[1]), on_coset[2])
+        proof = assemble(pk, _plain(witness), self.z.h_snarkjs, _plain(h), be, rng)
+        public = _FR.decode(witness[1:1 + pk.n_public])
+        if not verify(pk.vk, public, proof):
+            raise ValueError("the witness does not satisfy the key's circuit: its proof does "
+                             "not verify")
+        return proof, public
+
+
+# ---- verifying a key against its circuit and phase 1 --------------------------------------------
+def verify_key(z: Zkey, r1cs, ptau, rng=None) -> None:
+    """`snarkjs zkey verify` semantics: ZkeyError unless `z` is the initial key of `r1cs` and
+    the powers-of-tau file `ptau` (path or PtauFile) after exactly the contributions its
+    transcript records.  Checked: every contribution's transcript, proof of knowledge and
+    delta step (`phase2.verify_contributions`, naming the first that fails); the circuit hash,
+    alpha, beta, gamma, IC, the coefficients, A, B1 and B2 equal to the initial key's; and L
+    and H the initial ones over the final delta, each by one random linear combination
+    (128-bit coefficients) and one pairing equation."""
+    import secrets as _secrets
+
+    from hpc_zkfl.backends import get_backend
+
+    key = _ptau.start_phase2(r1cs, ptau)
+    init = key.pk
+    pk = z.pk
+
+    def bad(why):
+        raise ZkeyError(f"{z.path}: {why}")
+
+    try:
+        _phase2.verify_contributions(z.transcript, pk.delta_g1, pk.vk.delta_g2)
+    except _phase2.Phase2Error as exc:
+        bad(str(exc))
+    if z.transcript.circuit_hash != key.transcript.circuit_hash:
+        bad("its circuit hash is not that of this circuit and powers of tau")
+    if (pk.n_wires, pk.n_public, pk.domain_size) != (init.n_wires, init.n_public,
+                                                     init.domain_size):
+        bad(f"made for {pk.n_wires} wires, {pk.n_public} public signals, domain "
+            f"{pk.domain_size}; the circuit has {init.n_wires}, {init.n_public}, "
+            f"{init.domain_size}")
+    for what, ours, want in (("alpha", pk.vk.alpha_g1, init.vk.alpha_g1),
+                             ("beta_1", pk.beta_g1, init.beta_g1),
+                             ("beta_2", pk.vk.beta_g2, init.vk.beta_g2),
+                             ("gamma_2", pk.vk.gamma_g2, init.vk.gamma_g2),
+                             ("IC", pk.vk.gamma_abc_g1, init.vk.gamma_abc_g1),
+                             ("A", pk.a_query, init.a_query),
+                             ("B1", pk.b_g1_query, init.b_g1_query),
+                             ("B2", pk.b_g2_query, init.b_g2_query)):
+        if not np.array_equal(ours, want):
+            bad(f"its {what} is not the one this circuit and powers of tau give")
+    if not _same_coefficients(z, r1cs):
+        bad("its A/B coefficients are not those of this circuit")
+    rnd = rng if rng is not None else _secrets.SystemRandom()
+    msm = get_backend("cpu").msm_g1
+    for what, ours, want in (("L", pk.l_query, init.l_query), ("H", z.h_snarkjs, key.h_odd)):
+        if not len(ours):
+            continue
+        rho = ints_to_limbs([rnd.getrandbits(128) for _ in range(len(ours))])
+        if not _phase2.same_ratio(msm(want, rho), msm(ours, rho), pk.vk.delta_g2,
+                                  init.vk.delta_g2):
+            bad(f"its {what} section is not the initial one over the final delta")
+
+
+__all__ = ["Zkey", "ZkeyError", "ZkeyProver", "coefficient_section", "load_zkey", "read_zkey",
+           "verify_key", "write_zkey"]
