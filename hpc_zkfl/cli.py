@@ -157,9 +157,11 @@ def _groth16_arguments(parser: argparse.ArgumentParser) -> None:
     p = actions.add_parser(
         "setup", help="make a proving key and a snarkjs verification key",
         description="Make a proving key and a snarkjs verification key.  With --ptau, tau, alpha "
-                    "and beta come from a powers-of-tau ceremony's file and only gamma and delta "
-                    "are drawn here (a single-party phase 2).  Without it the whole trapdoor is "
-                    "drawn here: a local single-party setup, not for production.")
+                    "and beta come from a powers-of-tau ceremony's file, and this process makes "
+                    "the first phase-2 contribution (or none, with --initial); a PROVING_KEY "
+                    "ending in .zkey is written as a snarkjs .zkey, for `contribute` by other "
+                    "parties.  Without --ptau the whole trapdoor is drawn here: a local "
+                    "single-party setup, not for production.")
     p.add_argument("circuit", metavar="CIRCUIT.r1cs")
     p.add_argument("proving_key", metavar="PROVING_KEY")
     p.add_argument("verification_key", metavar="VERIFICATION_KEY.json")
@@ -167,8 +169,33 @@ def _groth16_arguments(parser: argparse.ArgumentParser) -> None:
                    help="phase 1 from this snarkjs powers-of-tau file (e.g. a Hermez / Perpetual "
                         "Powers of Tau ceremony's; prepared for phase 2 or not) of power >= "
                         "log2 of the circuit's domain")
-    p = actions.add_parser("prove", help="prove a witness; writes snarkjs proof.json and public.json")
-    p.add_argument("proving_key", metavar="PROVING_KEY")
+    p.add_argument("--initial", action="store_true",
+                   help="with --ptau and a .zkey: write the initial key (delta = 1, as `snarkjs "
+                        "groth16 setup`), which anyone can forge under until a contribution")
+    p.add_argument("--name", default="setup", help="the name recorded with the contribution")
+    p = actions.add_parser(
+        "contribute", help="add a phase-2 contribution to a .zkey (snarkjs zkey contribute)",
+        description="Multiply the key's delta by a fresh secret from the OS CSPRNG, with a proof "
+                    "of knowledge and the transcript hash, as `snarkjs zkey contribute`; the "
+                    "secret is forgotten on exit.  The key is sound unless every contributor "
+                    "kept its secret and they collude.")
+    p.add_argument("old_key", metavar="IN.zkey")
+    p.add_argument("new_key", metavar="OUT.zkey")
+    p.add_argument("--name", default="", help="the contributor's name recorded in the key")
+    p = actions.add_parser(
+        "verify-key", help="check a .zkey against its circuit and powers of tau (snarkjs zkey "
+                           "verify)",
+        description="Exit 0 and list the contributions when the key is the circuit's initial "
+                    "key from the powers of tau after exactly the contributions it records, each "
+                    "with a valid proof of knowledge; exit 2 naming the first that fails.")
+    p.add_argument("circuit", metavar="CIRCUIT.r1cs")
+    p.add_argument("ptau", metavar="FILE.ptau")
+    p.add_argument("key", metavar="KEY.zkey")
+    p = actions.add_parser("prove", help="prove a witness; writes snarkjs proof.json and public.json",
+                           description="Prove a witness with our proving key or a snarkjs "
+                                       ".zkey (as `snarkjs groth16 prove`); the proof is "
+                                       "verified before it is written.")
+    p.add_argument("proving_key", metavar="PROVING_KEY|KEY.zkey")
     p.add_argument("witness", metavar="WITNESS.wtns")
     p.add_argument("proof", metavar="PROOF.json")
     p.add_argument("public", metavar="PUBLIC.json")
@@ -194,6 +221,7 @@ def _groth16_arguments(parser: argparse.ArgumentParser) -> None:
 def _groth16(args: argparse.Namespace) -> int:
     try:
         return {"setup": _g16_setup, "prove": _g16_prove, "verify": _g16_verify,
+                "contribute": _g16_contribute, "verify-key": _g16_verify_key,
                 "export-solidity": _g16_export_solidity,
                 "export-calldata": _g16_export_calldata}[args.action](args)
     except _Invalid as exc:
@@ -208,31 +236,96 @@ def _g16_setup(args) -> int:
     import time
 
     from hpc_zkfl.circuit.iden3 import load_r1cs
-    from hpc_zkfl.groth16 import PtauError, formats, read_ptau, setup, setup_from_ptau
+    from hpc_zkfl.groth16 import formats, setup
+    from hpc_zkfl.groth16.zkey import write_zkey
 
     r1cs = _read(args.circuit, "circuit", load_r1cs)
+    zkey_out = args.proving_key.endswith(".zkey")
+    if args.ptau is None and (zkey_out or args.initial):
+        raise UsageError("a .zkey key and --initial need --ptau (phase 1 from a ceremony)")
+    if args.initial and not zkey_out:
+        raise UsageError("--initial writes a .zkey, for others to contribute to: name the "
+                         "key FILE.zkey")
     t0 = time.perf_counter()
     if args.ptau is None:
         print(f"{PROG}: warning: local single-party setup, not for production: this process "
               f"drew the whole trapdoor and could forge proofs had it kept it; pass --ptau FILE "
               f"to take tau, alpha and beta from a powers-of-tau ceremony", file=sys.stderr)
-        pk, phase1 = setup(r1cs), "local (not for production)"
+        pk, trapdoor = setup(r1cs), "local (not for production)"
+        _write_atomically(args.proving_key, formats.proving_file_to_bytes(pk, r1cs))
     else:
-        try:
-            ptau = read_ptau(args.ptau)
-            pk = setup_from_ptau(r1cs, ptau)
-        except OSError as exc:
-            raise _Malformed(f"cannot read powers of tau {args.ptau}: "
-                             f"{exc.strerror or exc}") from None
-        except PtauError as exc:
-            raise _Malformed(str(exc)) from None
-        phase1 = (f"phase 1 from {args.ptau} ({ptau.describe()}); phase 2 (gamma, delta) drawn "
-                  f"here by this process alone")
-    _write_atomically(args.proving_key, formats.proving_file_to_bytes(pk, r1cs))
+        key, ptau = _start_phase2(r1cs, args.ptau)
+        if args.initial:
+            print(f"{PROG}: warning: the initial key (delta = 1): anyone can forge proofs "
+                  f"under it until at least one party has contributed", file=sys.stderr)
+            trapdoor = f"phase 1 from {args.ptau} ({ptau.describe()}); no phase-2 contribution"
+        else:
+            key, chash = key.contribute(args.name)
+            trapdoor = (f"phase 1 from {args.ptau} ({ptau.describe()}); phase 2: one "
+                        f"contribution by this process, hash {chash.hex()[:32]}...; let other "
+                        f"parties `contribute` too")
+        pk = key.pk
+        if zkey_out:
+            write_zkey(args.proving_key, key, r1cs)
+        else:
+            _write_atomically(args.proving_key, formats.proving_file_to_bytes(pk, r1cs))
     _write_atomically(args.verification_key, formats.dumps(formats.vk_to_snarkjs(pk.vk)))
     print(f"setup: {r1cs.n_constraints} constraints, {r1cs.n_public} public signals, "
           f"{time.perf_counter() - t0:.2f} s; wrote {args.proving_key} and {args.verification_key}")
-    print(f"trapdoor: {phase1}")
+    print(f"trapdoor: {trapdoor}")
+    return 0
+
+
+def _start_phase2(r1cs, ptau_path):
+    from hpc_zkfl.groth16 import PtauError, read_ptau
+    from hpc_zkfl.groth16.ptau import start_phase2
+
+    try:
+        ptau = read_ptau(ptau_path)
+        return start_phase2(r1cs, ptau), ptau
+    except OSError as exc:
+        raise _Malformed(f"cannot read powers of tau {ptau_path}: {exc.strerror or exc}") from None
+    except PtauError as exc:
+        raise _Malformed(str(exc)) from None
+
+
+def _read_zkey(path, convert_h=False):
+    from hpc_zkfl.groth16.zkey import read_zkey
+    return _read(path, "key", lambda p: read_zkey(p, convert_h=convert_h))
+
+
+def _g16_contribute(args) -> int:
+    from hpc_zkfl.groth16.zkey import write_zkey
+
+    z = _read_zkey(args.old_key)
+    key, chash = z.phase2_key().contribute(args.name)
+    write_zkey(args.new_key, key, z.coeff_section)
+    print(f"contribution {len(key.transcript.contributions)}"
+          f"{' (' + args.name + ')' if args.name else ''}: hash {chash.hex()}")
+    print(f"circuit hash {key.transcript.circuit_hash.hex()}; wrote {args.new_key}")
+    return 0
+
+
+def _g16_verify_key(args) -> int:
+    from hpc_zkfl.circuit.iden3 import load_r1cs
+    from hpc_zkfl.groth16 import PtauError, read_ptau
+    from hpc_zkfl.groth16.zkey import ZkeyError, verify_key
+
+    r1cs = _read(args.circuit, "circuit", load_r1cs)
+    ptau = _read(args.ptau, "powers of tau", read_ptau)
+    z = _read_zkey(args.key)
+    try:
+        verify_key(z, r1cs, ptau)
+    except (ZkeyError, PtauError) as exc:
+        raise _Invalid(f"key does not verify: {exc}") from None
+    print(f"circuit hash {z.transcript.circuit_hash.hex()}")
+    for i, c in enumerate(z.transcript.contributions, start=1):
+        kind = "beacon" if c.kind else "contribution"
+        print(f"{kind} {i}{' (' + c.name + ')' if c.name else ''}: {c.contribution_hash().hex()}")
+    if not z.transcript.contributions:
+        print(f"{PROG}: warning: no contribution: delta = 1, anyone can forge proofs under this "
+              f"key", file=sys.stderr)
+    print("OK")
     return 0
 
 
@@ -243,22 +336,37 @@ def _g16_prove(args) -> int:
     from hpc_zkfl.circuit.iden3 import load_wtns
     from hpc_zkfl.groth16 import UnsatisfiedWitnessError, formats, prove
 
-    # A key file we wrote ourselves: skip only the costly G2 subgroup test, as documented.
-    pk, r1cs = _read(args.proving_key, "proving key",
-                     lambda p: formats.proving_file_from_bytes(Path(p).read_bytes(),
-                                                               subgroup_check=False))
     witness = _read(args.witness, "witness", load_wtns)
-    if witness.shape[0] != r1cs.n_wires:
-        raise _Malformed(f"witness {args.witness} has {witness.shape[0]} values; the circuit of "
-                         f"{args.proving_key} has {r1cs.n_wires} wires")
-    try:
-        proof = prove(pk, r1cs, witness)
-    except UnsatisfiedWitnessError as exc:
-        raise _Invalid(f"refused to prove: {exc}") from None
-    public = FR.decode(witness[1:1 + r1cs.n_public])
+    if _is_zkey(args.proving_key):
+        from hpc_zkfl.groth16.zkey import ZkeyProver
+        try:
+            proof, public = ZkeyProver(_read_zkey(args.proving_key)).prove(witness)
+        except ValueError as exc:
+            raise _Invalid(f"refused to prove: {exc}") from None
+    else:
+        # A key file we wrote ourselves: skip only the costly G2 subgroup test, as documented.
+        pk, r1cs = _read(args.proving_key, "proving key",
+                         lambda p: formats.proving_file_from_bytes(Path(p).read_bytes(),
+                                                                   subgroup_check=False))
+        if witness.shape[0] != r1cs.n_wires:
+            raise _Malformed(f"witness {args.witness} has {witness.shape[0]} values; the circuit "
+                             f"of {args.proving_key} has {r1cs.n_wires} wires")
+        try:
+            proof = prove(pk, r1cs, witness)
+        except UnsatisfiedWitnessError as exc:
+            raise _Invalid(f"refused to prove: {exc}") from None
+        public = FR.decode(witness[1:1 + r1cs.n_public])
     _write_atomically(args.proof, formats.dumps(formats.proof_to_snarkjs(proof)))
     _write_atomically(args.public, formats.dumps(formats.public_to_snarkjs(public)))
     return 0
+
+
+def _is_zkey(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"zkey"
+    except OSError as exc:
+        raise _Malformed(f"cannot read proving key {path}: {exc.strerror or exc}") from None
 
 
 def _read_verification_key(path: str):

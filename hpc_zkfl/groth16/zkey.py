@@ -85,6 +85,7 @@ class Zkey:
     coeff_index: np.ndarray      # (count, 3) uint32: matrix, row, wire
     coeff_values: np.ndarray     # (count, 4) Montgomery Fr
     transcript: _phase2.Transcript
+    coeff_section: bytes = b""   # section 4 as read, for writing the key on
 
     @property
     def contributions(self) -> tuple:
@@ -225,7 +226,7 @@ def read_zkey(path, convert_h: bool = True) -> Zkey:
     vk = VerifyingKey(alpha1, beta2, gamma2, delta2, ic)
     pk = ProvingKey(vk, beta1, delta1, a_q, b1_q, b2_q, _h_query(h_s) if convert_h else None,
                     l_q, _n_constraints(index, n_public, n), n)
-    return Zkey(path, pk, h_s, index.astype(np.uint32), coeffs, transcript)
+    return Zkey(path, pk, h_s, index.astype(np.uint32), coeffs, transcript, bytes(raw))
 
 
 def _transcript(rd, data: bytes, delta1):
@@ -340,10 +341,11 @@ def coefficient_section(r1cs) -> bytes:
     return struct.pack("<I", len(rows)) + entries.tobytes()
 
 
-def write_zkey(path, key, r1cs) -> None:
+def write_zkey(path, key, circuit) -> None:
     """Write `key` (a `phase2.Phase2Key` with snarkjs' H, from `ptau.start_phase2`, a
-    contribution or `read_zkey`) for the circuit `r1cs` as a snarkjs .zkey: sections 1..10
-    in the order `snarkjs zkey contribute` writes them.  Keys with eta or commitment steps
+    contribution or `Zkey.phase2_key`) as a snarkjs .zkey, its coefficient section from
+    `circuit`: the constraint system, or the section's bytes (`Zkey.coeff_section`).
+    Sections in the order snarkjs writes them.  Keys with eta or commitment steps
     (two-aggregator keys) have no .zkey form: ValueError."""
     pk, t = key.pk, key.transcript
     if key.h_odd is None:
@@ -361,7 +363,7 @@ def write_zkey(path, key, r1cs) -> None:
         HEADER: struct.pack("<I", 1),
         GROTH_HEADER: header,
         IC: lambda: _points_bytes(vk.gamma_abc_g1),
-        COEFFS: lambda: coefficient_section(r1cs),
+        COEFFS: (circuit if isinstance(circuit, bytes) else lambda: coefficient_section(circuit)),
         A: lambda: _points_bytes(pk.a_query),
         B1: lambda: _points_bytes(pk.b_g1_query),
         B2: lambda: _points_bytes(pk.b_g2_query),
