@@ -317,7 +317,7 @@ def _g16_verify_key(args) -> int:
     try:
         verify_key(z, r1cs, ptau)
     except (ZkeyError, PtauError) as exc:
-        raise _Invalid(f"key does not verify: {exc}") from None
+        raise _Malformed(f"key does not verify: {exc}") from None
     print(f"circuit hash {z.transcript.circuit_hash.hex()}")
     for i, c in enumerate(z.transcript.contributions, start=1):
         kind = "beacon" if c.kind else "contribution"

@@ -135,6 +135,13 @@ class PrivacySection:
 
 
 @dataclass(frozen=True)
+class SetupSection:
+    """Where phase 1 of the proving key comes from: a powers-of-tau file (a ceremony's), or
+    "" for one the leader draws (not for production).  Phase 2: fl/ceremony.py."""
+    ptau: str = ""
+
+
+@dataclass(frozen=True)
 class AttackSection:
     kind: str = "none"
     fraction: float = 0.0
@@ -212,6 +219,9 @@ _CHECKS = {
         "mode": (lambda v: v in PRIVACY_MODES, f"one of {', '.join(PRIVACY_MODES)}"),
         "min_accepted": _ints(1, MAX_NODES, "the fewest nodes whose shares the helper sums"),
     }),
+    "setup": (SetupSection, {
+        "ptau": (lambda v: True, "a path to a .ptau file, or \"\" for a local phase 1"),
+    }),
     "faults": (FaultsSection, {
         "slow_nodes": (_node_ids, f"a list of at most {MAX_NODES:,} node ids"),
         "slow_seconds": _seconds(False, "as long as the longest round deadline"),
@@ -229,6 +239,7 @@ class RunConfig:
     aggregation: AggregationSection = field(default_factory=AggregationSection)
     attack: AttackSection = field(default_factory=AttackSection)
     privacy: PrivacySection = field(default_factory=PrivacySection)
+    setup: SetupSection = field(default_factory=SetupSection)
     faults: FaultsSection = field(default_factory=FaultsSection)
     source: str = ""            # the TOML text, kept with the results
     path: str = "<string>"

@@ -49,6 +49,7 @@ class Federation:
     config: object = None               # the RunConfig it was built from
     privacy: str = "public"             # or "two_aggregators" (fl/private.py)
     min_accepted: int = 2               # two_aggregators: the smallest sum the helper releases
+    transcript: object = None           # the key's phase-2 transcript (fl/ceremony.py)
 
     @property
     def private(self) -> bool:
@@ -59,31 +60,38 @@ class Federation:
     def n_nodes(self) -> int:
         return len(self.partition)
 
-    def with_key(self, proving_key) -> "Federation":
-        """This federation with the run's proving key (the tree cache is shared)."""
-        return replace(self, proving_key=proving_key)
+    def with_key(self, proving_key, transcript=None) -> "Federation":
+        """This federation with the run's proving key and its phase-2 transcript (the tree
+        cache is shared)."""
+        return replace(self, proving_key=proving_key, transcript=transcript)
 
-    def with_proving_key(self, key_path: Path, reuse: bool) -> tuple:
+    def key(self):
+        """The proving key with its transcript, as `ceremony.check` takes it."""
+        from hpc_zkfl.groth16.phase2 import Phase2Key
+        return Phase2Key(self.proving_key, self.transcript)
+
+    def with_proving_key(self, key_path: Path, reuse: bool, helper_turn=None) -> tuple:
         """The root's key: the one stored at key_path when resuming (the CLI has checked its
-        digest against the results file), else a new setup, stored atomically for a later
-        resume.  Returns (this federation with the key, the key's bytes for the nodes)."""
-        from hpc_zkfl.groth16 import setup
-        from hpc_zkfl.groth16.formats import pk_from_bytes, pk_to_bytes
+        digest against the results file), else a new one from the run's phase 2
+        (`ceremony`): the leader's part here, then `helper_turn(key) -> key` (two-aggregator
+        runs: the transport's way to the helper; by default the helper's part in this
+        process), checked, and stored atomically for a later resume.  Returns (this federation with the key, the key's bytes, its transcript's
+        bytes) for the nodes."""
+        from . import ceremony
         key_path = Path(key_path)
         if reuse and key_path.exists():
-            data = key_path.read_bytes()
+            key, data = ceremony.load(key_path)
             log.info("proving key: %s (reused)", key_path)
-            return self.with_key(pk_from_bytes(data, subgroup_check=False)), data
-        t0 = time.perf_counter()
-        pk = setup(self.statement.r1cs, backend=self.backend, commitment=self.private)
-        data = pk_to_bytes(pk)
-        key_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = key_path.with_name(key_path.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, key_path)
-        log.info("setup: %d constraints, %.1f s, key %s", self.statement.n_constraints,
-                 time.perf_counter() - t0, key_path)
-        return self.with_key(pk), data
+        else:
+            key = ceremony.start(self)
+            if self.private:
+                key = (helper_turn(key) if helper_turn is not None
+                       else ceremony.helper_turn(self, key)[0])
+                ceremony.check(self, key)       # the leader's own check of what came back
+            data = ceremony.save(key_path, key)
+            log.info("proving key %s: transcript %s...", key_path,
+                     key.transcript.digest().hex()[:16])
+        return self.with_key(key.pk, key.transcript), data, key.transcript.to_bytes()
 
     def initial_model(self) -> np.ndarray:
         """The start model, deterministic from the seed (the float yardstick's initialisation
@@ -111,7 +119,10 @@ class Federation:
         run_meta = {"registration": {str(i): why
                                      for i, why in sorted((registration or {}).items())}}
         if self.proofs:
+            from .ceremony import metadata
             run_meta["proving_key_sha256"] = file_sha256(out.with_suffix(".pk"))
+            if self.transcript is not None:
+                run_meta.update(metadata(self.key(), self))
         if resume:
             writer = ResultsWriter.open_for_resume(
                 out, n_nodes=self.n_nodes, n_params=self.spec.n_params,

@@ -64,11 +64,15 @@ class InProcess:
         self.unregistered = {}
         self.helper = None
         if fed.private and aggregators:
-            from hpc_zkfl.groth16.key_check import check_proving_key
-
             from .private import HELPER, Aggregator
-            # The nodes check the key before proving with it, wherever it came from.
-            check_proving_key(fed.proving_key, fed.statement.r1cs, backend=fed.backend)
+            # The nodes check the key before proving with it, wherever it came from: its
+            # phase 2 when it has one (ceremony.check), else its form (a key made directly).
+            if fed.transcript is not None:
+                from .ceremony import check
+                check(fed, fed.key())
+            else:
+                from hpc_zkfl.groth16.key_check import check_proving_key
+                check_proving_key(fed.proving_key, fed.statement.r1cs, backend=fed.backend)
             self.helper = Aggregator(fed, HELPER, fed.min_accepted)
 
     def start_round(self, t, w, w_prev):
@@ -218,7 +222,7 @@ def run_in_process(cfg, out, resume: bool = False) -> int:
     out = Path(out)
     fed = build_federation(cfg)
     if fed.proofs:
-        fed, _ = fed.with_proving_key(out.with_suffix(".pk"), reuse=resume)
+        fed, _, _ = fed.with_proving_key(out.with_suffix(".pk"), reuse=resume)
     writer, first, w, w_prev = fed.open_results(out, resume)
     with writer:
         run_rounds(RoundPlan.of(cfg, first), fed, InProcess(fed), writer, w, w_prev)

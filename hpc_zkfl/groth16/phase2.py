@@ -461,6 +461,17 @@ class Phase2Key:
                              vk.gamma_g2, vk.eta_gamma_g1)
 
 
+def start_local(r1cs, backend="auto", commitment: bool = False, rng=None) -> Phase2Key:
+    """The initial phase-2 key on a phase 1 drawn here (`setup(..., initial=True)`): tau,
+    alpha and beta are this process's, so contributions protect nothing against it -- for
+    runs without a powers-of-tau file, not for production.  Its circuit hash is snarkjs'
+    recipe over the key with its h_query as the H points."""
+    from .setup import setup
+
+    pk = setup(r1cs, backend=backend, rng=rng, commitment=commitment, initial=True)
+    return Phase2Key(pk, Transcript(circuit_hash(pk, pk.h_query)))
+
+
 # --- contributing and verifying ----------------------------------------------------------------
 
 def _nonzero(rnd) -> int:
@@ -631,7 +642,7 @@ def verify_contributions(transcript: Transcript, delta_g1, delta_g2, gamma_g2=No
 
 
 __all__ = ["BEACON", "CONTRIBUTION", "CommitmentStep", "Contribution", "Phase2Error", "Phase2Key",
-           "circuit_hash", "uncompressed_many",
+           "circuit_hash", "start_local", "uncompressed_many",
            "Transcript", "contribute", "contribute_commitment", "hash_to_g2", "mpc_from_bytes",
            "same_ratio", "scale_delta", "transcript_from_bytes", "uncompressed",
            "verify_contributions"]

@@ -32,7 +32,8 @@ def _nonzero(rnd) -> int:
     return 1 + rnd.randrange(R - 1)
 
 
-def setup(r1cs, backend="auto", rng=None, commitment: bool = False) -> ProvingKey:
+def setup(r1cs, backend="auto", rng=None, commitment: bool = False,
+          initial: bool = False) -> ProvingKey:
     """A proving key (holding its verifying key as `.vk`) for the constraint system, from a
     trapdoor drawn here alone: not for production (see the module docstring; `setup_from_ptau`
     takes phase 1 from a ceremony).
@@ -41,6 +42,8 @@ def setup(r1cs, backend="auto", rng=None, commitment: bool = False) -> ProvingKe
     in the proving key: committed public inputs, `hpc_zkfl.groth16.committed`) and keep the
     powers [tau^j]_1, j <= 2n - 2, and [tau]_2 in the key, so that a prover that did not make
     it can check it (`hpc_zkfl.groth16.key_check`) before proving.
+    `initial`: gamma = delta = 1 (and eta = 1): the start of a phase 2 by several parties
+    (`hpc_zkfl.groth16.phase2`), forgeable by anyone until someone contributes.
     `backend` (a name or a backend object) does the fixed-base multiplications if it declares
     "fixed_base"; the kernel backends do not (no fixed-base kernel yet, and a run sets up
     once), so with them, and with "auto" on a GPU machine, the cpu backend does.  The
@@ -57,6 +60,9 @@ def setup(r1cs, backend="auto", rng=None, commitment: bool = False) -> ProvingKe
             break
     alpha, beta, gamma, delta = (_nonzero(rnd) for _ in range(4))
     eta = _nonzero(rnd) if commitment else 0
+    if initial:
+        gamma = delta = 1
+        eta = 1 if commitment else 0
     gamma_inv, delta_inv = pow(gamma, -1, R), pow(delta, -1, R)
     z_tau = (pow(tau, n, R) - 1) % R
 

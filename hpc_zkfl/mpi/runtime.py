@@ -125,7 +125,7 @@ def run(cfg: RunConfig, resume: bool = False, output=None) -> int:
     if rank != 0:
         role = _helper if private and rank == HELPER_RANK else _worker
         try:
-            role(comm, cfg, fed, owner)
+            role(comm, cfg, fed, owner, resume)
         except (WireError, ValueError) as exc:
             # Only a root that breaks the protocol (or sends a bad key) gets here: end the
             # job, loudly.
@@ -168,12 +168,13 @@ def _slow(cfg, node_id):
         time.sleep(cfg.faults.slow_seconds)
 
 
-def _receive_from_root(comm, caps: dict):
-    """(kind, frame) of the root's next frame, whose kind must be one of `caps` (kind -> the
-    largest frame accepted); WireError otherwise, before anything is allocated."""
+def _receive_from_root(comm, caps: dict, source: int = 0):
+    """(kind, frame) of the root's (or `source`'s) next frame, whose kind must be one of
+    `caps` (kind -> the largest frame accepted); WireError otherwise, before anything is
+    allocated."""
     from mpi4py import MPI
     status = MPI.Status()
-    comm.Probe(source=0, tag=MPI.ANY_TAG, status=status)
+    comm.Probe(source=source, tag=MPI.ANY_TAG, status=status)
     kind = wire.KIND_OF_TAG.get(status.Get_tag())
     size = status.Get_count(MPI.BYTE)
     if kind not in caps:
@@ -181,7 +182,7 @@ def _receive_from_root(comm, caps: dict):
     if size > caps[kind]:
         raise WireError(f"{kind.name} of {size} bytes is over its cap of {caps[kind]}")
     buf = bytearray(size)
-    comm.Recv([buf, MPI.BYTE], source=0, tag=status.Get_tag())
+    comm.Recv([buf, MPI.BYTE], source=source, tag=status.Get_tag())
     return kind, bytes(buf)
 
 
@@ -198,7 +199,7 @@ def _send(comm, kind: Kind, data: bytes, dest: int = 0):
     comm.Send([data, MPI.BYTE], dest=dest, tag=wire.TAGS[kind])
 
 
-def _worker(comm, cfg, fed, owner):
+def _worker(comm, cfg, fed, owner, resume: bool):
     from mpi4py import MPI
 
     from hpc_zkfl.fl.node import FederatedNode
@@ -207,12 +208,17 @@ def _worker(comm, cfg, fed, owner):
     _send(comm, Kind.HELLO, wire.encode_hello(MPI.Get_processor_name()))
     fed, ranks_on_host = _receive_key(comm, fed)
     _share_cores(ranks_on_host)
-    if fed.private:
-        # Check the leader's key before proving with it: a malformed one could make the
-        # proofs leak the witness (groth16/key_check.py).
-        from hpc_zkfl.groth16.key_check import check_proving_key
-        check_proving_key(fed.proving_key, fed.statement.r1cs, backend=fed.backend,
-                          subgroup_check=False)
+    if fed.proofs:
+        # Check the leader's key before proving with it: its phase 2 (and, with two
+        # aggregators, the helper's own word for its contribution on a fresh run, and the
+        # key's form, since a malformed key could make proofs leak the witness).
+        from hpc_zkfl.fl.ceremony import Attestation, check
+        attestation = None
+        if fed.private and not resume:
+            _, data = _receive_from_root(comm, {Kind.ATTEST: wire.max_frame_size(Kind.ATTEST)},
+                                         source=HELPER_RANK)
+            attestation = Attestation.from_bytes(wire.decode_attest(data))
+        check(fed, fed.key(), attestation)
     mine = [FederatedNode(i, fed) for i in range(fed.n_nodes) if owner[i] == comm.rank]
     if fed.spec.data_binding:
         _send(comm, Kind.REGISTER,
@@ -253,23 +259,51 @@ def _worker(comm, cfg, fed, owner):
     _send(comm, Kind.DONE, wire.encode_empty(Kind.DONE))
 
 
+def _key_size(fed) -> int:
+    """The exact size of this run's proving key, known from the circuit: any other is refused."""
+    if not fed.proofs:
+        return 0
+    from hpc_zkfl.groth16.formats import FLAG_ETA, FLAG_POWERS, pk_size
+    from hpc_zkfl.groth16.r1cs_to_qap import domain_size
+    r1cs = fed.statement.r1cs
+    return pk_size(r1cs.n_public, r1cs.n_wires, domain_size(r1cs),
+                   FLAG_ETA | FLAG_POWERS if fed.private else 0)
+
+
 def _receive_key(comm, fed):
-    """SETUP from the root: (the federation with the proving key, ranks on this host).  The
-    key must have exactly the size this rank's circuit implies."""
-    key_size = 0
-    if fed.proofs:                      # known from the circuit: refuse any other size
-        from hpc_zkfl.groth16.formats import FLAG_ETA, FLAG_POWERS, pk_size
-        from hpc_zkfl.groth16.r1cs_to_qap import domain_size
-        r1cs = fed.statement.r1cs
-        key_size = pk_size(r1cs.n_public, r1cs.n_wires, domain_size(r1cs),
-                           FLAG_ETA | FLAG_POWERS if fed.private else 0)
+    """SETUP from the root: (the federation with the proving key and its transcript, ranks
+    on this host)."""
+    key_size = _key_size(fed)
     _, data = _receive_from_root(comm, {Kind.SETUP: wire.setup_frame_size(key_size)})
-    ranks_on_host, key = wire.decode_setup(data, key_size)
+    ranks_on_host, key, transcript = wire.decode_setup(data, key_size)
     if fed.proofs:
+        from hpc_zkfl.fl.ceremony import transcript_from_bytes
         from hpc_zkfl.groth16.formats import pk_from_bytes
         # In private mode the key is checked (G2 subgroups included) before any proof.
-        fed = fed.with_key(pk_from_bytes(key, subgroup_check=fed.private))
+        fed = fed.with_key(pk_from_bytes(key, subgroup_check=fed.private),
+                           transcript_from_bytes(transcript))
     return fed, ranks_on_host
+
+
+def _helper_contributes(comm, fed):
+    """The helper's turn in the run's phase 2 (fl/ceremony.py): the leader's key in
+    CEREMONY, back with the helper's contribution in CONTRIBUTED, and the helper's
+    attestation to every node rank in ATTEST."""
+    from hpc_zkfl.fl.ceremony import helper_turn, transcript_from_bytes
+    from hpc_zkfl.groth16.formats import pk_from_bytes, pk_to_bytes
+    from hpc_zkfl.groth16.phase2 import Phase2Key
+
+    key_size = _key_size(fed)
+    _, data = _receive_from_root(comm, {Kind.CEREMONY: wire.keyed_frame_size(key_size)})
+    key, transcript = wire.decode_keyed(data, Kind.CEREMONY, key_size)
+    leader_key = Phase2Key(pk_from_bytes(key, subgroup_check=True),
+                           transcript_from_bytes(transcript))
+    mine, attestation = helper_turn(fed.with_key(leader_key.pk, leader_key.transcript),
+                                    leader_key)
+    _send(comm, Kind.CONTRIBUTED, wire.encode_keyed(Kind.CONTRIBUTED, pk_to_bytes(mine.pk),
+                                                     mine.transcript.to_bytes()))
+    for rank in range(HELPER_RANK + 1, comm.size):
+        _send(comm, Kind.ATTEST, wire.encode_attest(attestation.to_bytes()), dest=rank)
 
 
 # ---------------------------------------------------------------------------------------
@@ -280,7 +314,7 @@ def _receive_key(comm, fed):
 _SHARE_GRACE_S = 2.0
 
 
-def _helper(comm, cfg, fed, owner):
+def _helper(comm, cfg, fed, owner, resume: bool):
     """Rank 1 in two-aggregator mode: receive the nodes' helper shares, answer the leader's
     CHECK (which shares open D - A) and SUM (the weighted share sum), until STOP.  It trusts
     the leader only with what the protocol gives it: node ids and weights, never a share."""
@@ -290,6 +324,8 @@ def _helper(comm, cfg, fed, owner):
 
     n_nodes, n_params = fed.n_nodes, fed.spec.n_params
     _send(comm, Kind.HELLO, wire.encode_hello(MPI.Get_processor_name()))
+    if fed.proofs and not resume:
+        _helper_contributes(comm, fed)
     fed, ranks_on_host = _receive_key(comm, fed)
     _share_cores(ranks_on_host)
     aggregator = Aggregator(fed, HELPER, fed.min_accepted)
@@ -449,6 +485,8 @@ class _Root:
                                                 private=fed.private)
                       for kind in (Kind.HELLO, Kind.REGISTER, Kind.RESULT, Kind.DONE,
                                    *((Kind.VERDICT, Kind.TOTAL) if fed.private else ()))}
+        if fed.private:
+            self._caps[Kind.CONTRIBUTED] = wire.keyed_frame_size(_key_size(fed))
         self.helper = _RemoteHelper(self) if fed.private else None
         self.round = 0
 
@@ -576,16 +614,35 @@ class _Root:
         for host in self.hosts.values():
             per_host[host] = per_host.get(host, 0) + 1
         _share_cores(per_host[self.hosts[0]])
-        key_bytes = b""
-        if self.fed.proofs:
-            self.fed, key_bytes = self.fed.with_proving_key(self.out.with_suffix(".pk"),
-                                                            reuse=self.resume)
-        for rank in sorted(self.active):
-            self._isend(rank, Kind.SETUP, wire.encode_setup(per_host[self.hosts[rank]],
-                                                            key_bytes))
         if self.fed.private and HELPER_RANK not in self.active:
             raise RuntimeError(f"the helper (rank {HELPER_RANK}) failed its handshake: "
                                f"{self.lost.get(HELPER_RANK)}; a two-aggregator run needs it")
+        key_bytes = transcript = b""
+        if self.fed.proofs:
+            self.fed, key_bytes, transcript = self.fed.with_proving_key(
+                self.out.with_suffix(".pk"), reuse=self.resume, helper_turn=self._helper_turn)
+        for rank in sorted(self.active):
+            self._isend(rank, Kind.SETUP, wire.encode_setup(per_host[self.hosts[rank]],
+                                                            key_bytes, transcript))
+
+    def _helper_turn(self, key):
+        """The helper's contribution to the leader's key (fl/ceremony.py), over CEREMONY and
+        CONTRIBUTED, within the round deadline; the caller checks what comes back."""
+        from hpc_zkfl.fl.ceremony import transcript_from_bytes
+        from hpc_zkfl.groth16.formats import pk_from_bytes, pk_to_bytes
+        from hpc_zkfl.groth16.phase2 import Phase2Key
+
+        data = pk_to_bytes(key.pk)
+        self._isend(HELPER_RANK, Kind.CEREMONY,
+                    wire.encode_keyed(Kind.CEREMONY, data, key.transcript.to_bytes()))
+        deadline = time.perf_counter() + self.cfg.run.round_deadline_s
+        got = self._gather(Kind.CONTRIBUTED, {HELPER_RANK}, deadline).get(HELPER_RANK)
+        if got is None:
+            raise RuntimeError(f"the helper (rank {HELPER_RANK}) did not contribute to the key "
+                               f"within the deadline ({self.cfg.run.round_deadline_s:g} s)")
+        pk_bytes, transcript = wire.decode_keyed(got, Kind.CONTRIBUTED, len(data))
+        return Phase2Key(pk_from_bytes(pk_bytes, subgroup_check=True),
+                         transcript_from_bytes(transcript))
 
     def _refuse_nodes_of(self, rank: int, why: str):
         for i, r in enumerate(self.owner):

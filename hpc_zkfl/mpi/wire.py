@@ -13,7 +13,8 @@ Frame (little endian, docs/wire-format.md):
 Kinds, who sends them and their bodies:
 
     HELLO     worker -> root  host name (UTF-8, printable, <= 255 bytes)
-    SETUP     root -> worker  ranks on the worker's host u32 | key length u64 | proving key
+    SETUP     root -> worker  ranks on the worker's host u32 | key length u64 | transcript
+                              length u32 | proving key | its phase-2 transcript
     REGISTER  worker -> root  count u32 | count x (node id u32 | commitment, 32 bytes LE)
     ROUND     root -> worker  round u64 | n u32 | has_prev u8 | w (n x i64) [| w_prev]
     RESULT    worker -> root  round i64 | node slot i64 | NodeMessage bytes (fl.message)
@@ -33,6 +34,11 @@ Two-aggregator mode ([privacy] mode = "two_aggregators", fl/private.py) adds the
     TOTAL     helper -> leader  round u64 | ok u8 | n u32 | n x Fr element (32 bytes, BE) or,
                                 when not ok, the reason (UTF-8)
 
+    CEREMONY    leader -> helper  key length u64 | transcript length u32 | key | transcript
+                                  (the leader's contribution, fl/ceremony.py)
+    CONTRIBUTED helper -> leader  the same, after the helper's contribution
+    ATTEST      helper -> worker  the helper's contribution hash (64) | step hash (64)
+
 In that mode RESULT carries the leader's ShareMessage instead of a NodeMessage.
 
 Each kind travels under its own MPI tag (`TAGS`), so a receiver can wait for one kind and
@@ -44,6 +50,8 @@ import struct
 
 import numpy as np
 
+from hpc_zkfl.fl.ceremony import MAX_TRANSCRIPT_BYTES
+
 VERSION = 1
 MAGIC = b"ZKFW"
 _HEAD = struct.Struct("<4sBBHQ")
@@ -54,7 +62,9 @@ MAX_KEY_BYTES = 1 << 36             # 64 GiB: a 2^28 domain's key is well below
 _ENVELOPE = struct.Struct("<qq")    # RESULT: the round the node computed for, its slot
 _REGISTRATION = struct.Struct("<I32s")
 _ROUND_HEAD = struct.Struct("<QIB")
-_SETUP_HEAD = struct.Struct("<IQ")
+_SETUP_HEAD = struct.Struct("<IQI")
+_KEYED_HEAD = struct.Struct("<QI")
+ATTEST_BYTES = 128
 _COUNTED = struct.Struct("<QI")     # round, count
 _VERDICT_ENTRY = struct.Struct("<IB32sH")
 _SUM_ENTRY = struct.Struct("<IQ")
@@ -79,6 +89,9 @@ class Kind(enum.IntEnum):
     VERDICT = 10
     SUM = 11
     TOTAL = 12
+    CEREMONY = 13
+    CONTRIBUTED = 14
+    ATTEST = 15
 
 
 # MPI tag of each kind (apart from any tag an application might use for other traffic).
@@ -100,7 +113,10 @@ def max_frame_size(kind: Kind, n_nodes: int = 0, n_params: int = 0,
     message = (ShareMessage if private else NodeMessage).max_size(n_params)
     body = {
         Kind.HELLO: MAX_HOST_NAME,
-        Kind.SETUP: _SETUP_HEAD.size + MAX_KEY_BYTES,
+        Kind.SETUP: _SETUP_HEAD.size + MAX_KEY_BYTES + MAX_TRANSCRIPT_BYTES,
+        Kind.CEREMONY: _KEYED_HEAD.size + MAX_KEY_BYTES + MAX_TRANSCRIPT_BYTES,
+        Kind.CONTRIBUTED: _KEYED_HEAD.size + MAX_KEY_BYTES + MAX_TRANSCRIPT_BYTES,
+        Kind.ATTEST: ATTEST_BYTES,
         Kind.REGISTER: 4 + _REGISTRATION.size * n_nodes,
         Kind.ROUND: _ROUND_HEAD.size + 16 * n_params,
         Kind.RESULT: _ENVELOPE.size + message,
@@ -163,29 +179,74 @@ def decode_hello(data) -> str:
 
 # -- SETUP ---------------------------------------------------------------------------------
 
-def encode_setup(ranks_on_host: int, key: bytes) -> bytes:
-    return frame(Kind.SETUP, _SETUP_HEAD.pack(ranks_on_host, len(key)) + bytes(key))
+def encode_setup(ranks_on_host: int, key: bytes, transcript: bytes = b"") -> bytes:
+    return frame(Kind.SETUP, _SETUP_HEAD.pack(ranks_on_host, len(key), len(transcript))
+                 + bytes(key) + bytes(transcript))
 
 
 def setup_frame_size(key_size: int) -> int:
-    """The exact size of a SETUP frame carrying a key of key_size bytes (a worker knows its
-    circuit, hence the key's size, and refuses any other)."""
-    return HEADER_SIZE + _SETUP_HEAD.size + key_size
+    """The largest SETUP frame carrying a key of key_size bytes (a worker knows its circuit,
+    hence the key's size, and refuses any other) and a transcript."""
+    return HEADER_SIZE + _SETUP_HEAD.size + key_size + MAX_TRANSCRIPT_BYTES
 
 
 def decode_setup(data, key_size: int = None) -> tuple:
-    """(ranks on the receiver's host, proving key bytes; empty when proofs are off).  With
-    key_size, a key of any other length is refused."""
+    """(ranks on the receiver's host, proving key bytes, transcript bytes; both empty when
+    proofs are off).  With key_size, a key of any other length is refused."""
     body = unframe(data, Kind.SETUP, max_frame_size(Kind.SETUP))
     if len(body) < _SETUP_HEAD.size:
         raise WireError("SETUP body shorter than its header")
-    ranks, n_key = _SETUP_HEAD.unpack_from(body)
+    ranks, n_key, n_transcript = _SETUP_HEAD.unpack_from(body)
     if key_size is not None and n_key != key_size:
         raise WireError(f"SETUP carries a {n_key}-byte key; this run's key has {key_size}")
-    _exact(body, _SETUP_HEAD.size + n_key, "SETUP")
+    if n_transcript > MAX_TRANSCRIPT_BYTES:
+        raise WireError(f"SETUP carries a {n_transcript}-byte transcript, over its cap")
+    _exact(body, _SETUP_HEAD.size + n_key + n_transcript, "SETUP")
     if ranks < 1:
         raise WireError("SETUP names no rank on this host")
-    return int(ranks), bytes(body[_SETUP_HEAD.size:])
+    start = _SETUP_HEAD.size
+    return (int(ranks), bytes(body[start:start + n_key]),
+            bytes(body[start + n_key:start + n_key + n_transcript]))
+
+
+# -- CEREMONY, CONTRIBUTED, ATTEST ---------------------------------------------------------
+
+def encode_keyed(kind: Kind, key: bytes, transcript: bytes) -> bytes:
+    """A CEREMONY or CONTRIBUTED frame: a proving key and its phase-2 transcript."""
+    return frame(kind, _KEYED_HEAD.pack(len(key), len(transcript)) + bytes(key)
+                 + bytes(transcript))
+
+
+def keyed_frame_size(key_size: int) -> int:
+    return HEADER_SIZE + _KEYED_HEAD.size + key_size + MAX_TRANSCRIPT_BYTES
+
+
+def decode_keyed(data, kind: Kind, key_size: int) -> tuple:
+    """(key bytes, transcript bytes) of a CEREMONY or CONTRIBUTED frame whose key must be
+    key_size bytes."""
+    body = unframe(data, kind, keyed_frame_size(key_size))
+    if len(body) < _KEYED_HEAD.size:
+        raise WireError(f"{kind.name} body shorter than its header")
+    n_key, n_transcript = _KEYED_HEAD.unpack_from(body)
+    if n_key != key_size:
+        raise WireError(f"{kind.name} carries a {n_key}-byte key; this run's key has {key_size}")
+    if n_transcript > MAX_TRANSCRIPT_BYTES:
+        raise WireError(f"{kind.name} carries a {n_transcript}-byte transcript, over its cap")
+    _exact(body, _KEYED_HEAD.size + n_key + n_transcript, kind.name)
+    start = _KEYED_HEAD.size
+    return bytes(body[start:start + n_key]), bytes(body[start + n_key:])
+
+
+def encode_attest(attestation: bytes) -> bytes:
+    if len(attestation) != ATTEST_BYTES:
+        raise ValueError(f"an attestation is {ATTEST_BYTES} bytes")
+    return frame(Kind.ATTEST, attestation)
+
+
+def decode_attest(data) -> bytes:
+    body = unframe(data, Kind.ATTEST, max_frame_size(Kind.ATTEST))
+    _exact(body, ATTEST_BYTES, "ATTEST")
+    return bytes(body)
 
 
 # -- REGISTER ------------------------------------------------------------------------------

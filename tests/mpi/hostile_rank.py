@@ -106,7 +106,7 @@ def main(mode: str, config: str, marker: str):
 
     send(Kind.HELLO, wire.encode_hello(MPI.Get_processor_name()))
     _, data = receive()
-    _, key = wire.decode_setup(data)
+    _, key, _ = wire.decode_setup(data)
     if fed.proofs:
         from hpc_zkfl.groth16.formats import pk_from_bytes
         fed = fed.with_key(pk_from_bytes(key, subgroup_check=False))
