@@ -282,6 +282,8 @@ def main():
     prefix = args.prefix or args.out / "npm"
     install(prefix)
 
+    # taken before the runs: the source commit measured, should the tree change meanwhile
+    header = f"Machine: {machine()}; {versions(prefix)}\n"
     rows, gen_rows, failed = [], [], False
     for k in powers:
         log(f"2^{k}: inputs under {args.out / f'k{k}'}")
@@ -298,7 +300,7 @@ def main():
             f"{name} {t:.1f}" + ("" if name in times else " (cached)") for name, t in saved.items())
             or "cached (no times recorded)"])
 
-    print(f"Machine: {machine()}; {versions(prefix)}\n")
+    print(header)
     best = f"best of {args.repeat}" if args.repeat > 1 else "1 run"
     print(table(["domain", "constraints", f"snarkjs (s, {best})", f"ours (s, {best})",
                  f"arkworks/groth16py (s, {best})", "snarkjs/ours", "arkworks/ours",

@@ -289,9 +289,10 @@ def _start_phase2(r1cs, ptau_path):
         raise _Malformed(str(exc)) from None
 
 
-def _read_zkey(path, convert_h=False):
+def _read_zkey(path, subgroup_check=True):
     from hpc_zkfl.groth16.zkey import read_zkey
-    return _read(path, "key", lambda p: read_zkey(p, convert_h=convert_h))
+    return _read(path, "key", lambda p: read_zkey(p, convert_h=False,
+                                                  subgroup_check=subgroup_check))
 
 
 def _g16_contribute(args) -> int:
@@ -340,7 +341,9 @@ def _g16_prove(args) -> int:
     if _is_zkey(args.proving_key):
         from hpc_zkfl.groth16.zkey import ZkeyProver
         try:
-            proof, public = ZkeyProver(_read_zkey(args.proving_key)).prove(witness)
+            # G2 subgroups unchecked at reading: each proof is verified before it is written
+            z = _read_zkey(args.proving_key, subgroup_check=False)
+            proof, public = ZkeyProver(z).prove(witness)
         except ValueError as exc:
             raise _Invalid(f"refused to prove: {exc}") from None
     else:

@@ -41,34 +41,34 @@ ATE_LOOP_COUNT = 6 * BN_X + 2
 G2_COFACTOR = 2 * P - R
 
 
-# --- Fq2 arithmetic on Python ints, only to derive constants at import time ----------------
-def _fq2_mul(a, b):
+# --- Fq2 = Fq[u]/(u^2 + 1) on Python ints: constants at import time, and a few slow paths --
+def fq2_mul_ints(a, b):
     return ((a[0] * b[0] - a[1] * b[1]) % P, (a[0] * b[1] + a[1] * b[0]) % P)
 
 
-def _fq2_pow(a, e):
+def fq2_pow_ints(a, e):
     result = (1, 0)
     while e:
         if e & 1:
-            result = _fq2_mul(result, a)
-        a = _fq2_mul(a, a)
+            result = fq2_mul_ints(result, a)
+        a = fq2_mul_ints(a, a)
         e >>= 1
     return result
 
 
-def _fq2_inv(a):
+def fq2_inv_ints(a):
     norm_inv = pow(a[0] * a[0] + a[1] * a[1], P - 2, P)
     return (a[0] * norm_inv % P, (-a[1]) * norm_inv % P)
 
 
 # b' = 3 / xi
-TWIST_B = _fq2_mul((CURVE_B, 0), _fq2_inv(XI))
+TWIST_B = fq2_mul_ints((CURVE_B, 0), fq2_inv_ints(XI))
 
 # Frobenius coefficients gamma[i][j] = xi^(j * (p^i - 1) / 6) for i = 1, 2, 3, j = 0..5.
 # Fq12 element sum_j c_j w^j (w^6 = xi) maps under p^i-power Frobenius to
 # sum_j conj^i(c_j) * gamma[i][j] w^j.
 FROBENIUS_GAMMA = {
-    i: tuple(_fq2_pow(XI, j * (P**i - 1) // 6) for j in range(6)) for i in (1, 2, 3)
+    i: tuple(fq2_pow_ints(XI, j * (P**i - 1) // 6) for j in range(6)) for i in (1, 2, 3)
 }
 
 # Twisted Frobenius on E' (psi = twist^-1 o Frob o twist) used by the Miller loop and the

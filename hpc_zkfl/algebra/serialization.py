@@ -41,7 +41,7 @@ from numba import prange
 
 from . import montgomery as mont
 from ._jit import jit
-from .constants import P, R
+from .constants import P, R, fq2_inv_ints, fq2_mul_ints
 from .curve import B_G1, B_G2, G1, G2, affine_is_infinity, affine_on_curve
 from .field_ops import _generic, f_add, f_is_zero, f_load, f_mul, f_neg, f_sqr, f_store, f_zero_like
 from .fields import FQ_M, FR, fq_sqrt
@@ -463,15 +463,6 @@ def _parse_int(s, modulus: int, what: str) -> int:
     return s
 
 
-def _fq2_mul(a, b):
-    return ((a[0] * b[0] - a[1] * b[1]) % P, (a[0] * b[1] + a[1] * b[0]) % P)
-
-
-def _fq2_inv(a):
-    t = pow((a[0] * a[0] + a[1] * a[1]) % P, -1, P)
-    return (a[0] * t % P, -a[1] * t % P)
-
-
 def _parse_snarkjs(group, obj, what):
     """JSON object -> Python affine point (None = infinity); FormatError / FieldRangeError /
     NotOnCurveError for what can be decided without curve arithmetic."""
@@ -486,7 +477,7 @@ def _parse_snarkjs(group, obj, what):
             if not isinstance(c, (list, tuple)) or len(c) != 2:
                 raise FormatError(f"{what}: each G2 coordinate must be a pair [c0, c1]")
             coords.append(tuple(_parse_int(v, P, what) for v in c))
-        one, zero, mul, inv = (1, 0), (0, 0), _fq2_mul, _fq2_inv
+        one, zero, mul, inv = (1, 0), (0, 0), fq2_mul_ints, fq2_inv_ints
     x, y = coords[0], coords[1]
     z = coords[2] if len(coords) == 3 else one
     if z == zero:

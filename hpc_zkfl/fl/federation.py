@@ -8,8 +8,6 @@ results file (`open_results`: created with the run's metadata, or reopened to re
 `server_step_of` is the server's strategy and step size.
 """
 import logging
-import os
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -75,8 +73,8 @@ class Federation:
         digest against the results file), else a new one from the run's phase 2
         (`ceremony`): the leader's part here, then `helper_turn(key) -> key` (two-aggregator
         runs: the transport's way to the helper; by default the helper's part in this
-        process), checked, and stored atomically for a later resume.  Returns (this federation with the key, the key's bytes, its transcript's
-        bytes) for the nodes."""
+        process), checked, and stored atomically for a later resume.  Returns (this
+        federation with the key, the key's bytes, its transcript's bytes) for the nodes."""
         from . import ceremony
         key_path = Path(key_path)
         if reuse and key_path.exists():

@@ -35,13 +35,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from hpc_zkfl.algebra.constants import G2_COFACTOR, P, R, TWIST_B
+from hpc_zkfl.algebra.constants import G2_COFACTOR, P, R, TWIST_B, fq2_mul_ints, fq2_pow_ints
 from hpc_zkfl.algebra.curve import G1, G2
 from hpc_zkfl.algebra.fields import FQ
 from hpc_zkfl.algebra.limbs import ints_to_limbs
 from hpc_zkfl.algebra.pairing import pairing_check_arrays
 
-from .data_structures import ProvingKey, VerifyingKey
+from .data_structures import ProvingKey
 
 HASH_BYTES = 64
 CONTRIBUTION, BEACON = 0, 1
@@ -105,30 +105,16 @@ class _Rng:
                 return v
 
 
-def _fq2_mul(a, b):
-    return ((a[0] * b[0] - a[1] * b[1]) % P, (a[0] * b[1] + a[1] * b[0]) % P)
-
-
-def _fq2_pow(a, e):
-    out = (1, 0)
-    while e:
-        if e & 1:
-            out = _fq2_mul(out, a)
-        a = _fq2_mul(a, a)
-        e >>= 1
-    return out
-
-
 def _fq2_sqrt(a):
     """A square root in Fq2 = Fq[u]/(u^2 + 1), q = 3 mod 4 (Adj, Rodriguez-Henriquez,
     eprint 2012/685, algorithm 9); the caller has checked that one exists."""
-    a1 = _fq2_pow(a, (P - 3) // 4)
-    alpha = _fq2_mul(_fq2_mul(a1, a1), a)
-    x0 = _fq2_mul(a1, a)
+    a1 = fq2_pow_ints(a, (P - 3) // 4)
+    alpha = fq2_mul_ints(fq2_mul_ints(a1, a1), a)
+    x0 = fq2_mul_ints(a1, a)
     if alpha == (P - 1, 0):
         return ((-x0[1]) % P, x0[0])
-    b = _fq2_pow(((1 + alpha[0]) % P, alpha[1]), (P - 1) // 2)
-    return _fq2_mul(b, x0)
+    b = fq2_pow_ints(((1 + alpha[0]) % P, alpha[1]), (P - 1) // 2)
+    return fq2_mul_ints(b, x0)
 
 
 def _is_negative(v: int) -> bool:
@@ -142,8 +128,8 @@ def hash_to_g2(digest: bytes) -> tuple:
     while True:
         x = tuple(rng.field(P) * _R_MONT_INV % P for _ in range(2))
         greatest = rng.u32() & 1
-        rhs = ((_fq2_mul(_fq2_mul(x, x), x)[0] + TWIST_B[0]) % P,
-               (_fq2_mul(_fq2_mul(x, x), x)[1] + TWIST_B[1]) % P)
+        rhs = ((fq2_mul_ints(fq2_mul_ints(x, x), x)[0] + TWIST_B[0]) % P,
+               (fq2_mul_ints(fq2_mul_ints(x, x), x)[1] + TWIST_B[1]) % P)
         if pow((rhs[0] ** 2 + rhs[1] ** 2) % P, (P - 1) // 2, P) in (0, 1):
             break
     y = _fq2_sqrt(rhs)

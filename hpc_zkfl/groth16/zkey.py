@@ -123,6 +123,8 @@ class _Reader(_ptau._Reader):
                       f"{size}")
         return self._bytes(sec.offset, sec.size, SECTION_NAMES[kind])
 
+    subgroup_check = True
+
     def points(self, data: bytes, group, where: str, allow_infinity: bool) -> np.ndarray:
         size = G1_BYTES if group is G1 else G2_BYTES
         count = len(data) // size
@@ -139,7 +141,7 @@ class _Reader(_ptau._Reader):
         bad = np.flatnonzero(~(group.on_curve(arr) | ~finite))
         if bad.size:
             self.fail(f"{where} point {int(bad[0])} is not on the curve")
-        if group is G2:     # G1 of BN254 has cofactor 1: on the curve is in the subgroup
+        if group is G2 and self.subgroup_check:     # G1 has cofactor 1: on the curve is in it
             bad = np.flatnonzero(~(g2_in_subgroup(arr) | ~finite))
             if bad.size:
                 self.fail(f"{where} point {int(bad[0])} is not in the order-r subgroup")
@@ -158,15 +160,19 @@ def _h_query(h_snarkjs: np.ndarray) -> np.ndarray:
     return G1.scalar_mul(np.ascontiguousarray(inv[(n - j) % n]), ints_to_limbs(scalars))
 
 
-def read_zkey(path, convert_h: bool = True) -> Zkey:
+def read_zkey(path, convert_h: bool = True, subgroup_check: bool = True) -> Zkey:
     """Read and check a snarkjs Groth16 .zkey (see the module docstring); ZkeyError on any
     malformed, truncated or foreign file, OSError when it cannot be read at all.  The key's
     n_constraints is inferred from the last public row snarkjs writes.  `convert_h`: also
     convert H into this package's h_query (a group inverse NTT: slow for large domains;
-    without it pk.h_query is None, and `prove_zkey` or `phase2` work from H itself)."""
+    without it pk.h_query is None, and `ZkeyProver` or `phase2` work from H itself).
+    `subgroup_check=False` skips the order-r test of the G2 points (most of the reading
+    time); `ZkeyProver` may, since it verifies each proof before returning it: a B2 point
+    outside G2 puts B outside it too, and the proof is refused, never sent."""
     path = os.fspath(path)
     with open(path, "rb") as f:
         rd = _Reader(path, f, os.fstat(f.fileno()).st_size)
+        rd.subgroup_check = subgroup_check
         sections = rd.table()
         (protocol,) = struct.unpack("<I", rd.section(sections, HEADER, 4))
         if protocol != 1:

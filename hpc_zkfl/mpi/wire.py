@@ -186,8 +186,8 @@ def encode_setup(ranks_on_host: int, key: bytes, transcript: bytes = b"") -> byt
 
 def setup_frame_size(key_size: int) -> int:
     """The largest SETUP frame carrying a key of key_size bytes (a worker knows its circuit,
-    hence the key's size, and refuses any other) and a transcript."""
-    return HEADER_SIZE + _SETUP_HEAD.size + key_size + MAX_TRANSCRIPT_BYTES
+    hence the key's size, and refuses any other) and its transcript (none without a key)."""
+    return HEADER_SIZE + _SETUP_HEAD.size + key_size + (MAX_TRANSCRIPT_BYTES if key_size else 0)
 
 
 def decode_setup(data, key_size: int = None) -> tuple:
@@ -199,8 +199,9 @@ def decode_setup(data, key_size: int = None) -> tuple:
     ranks, n_key, n_transcript = _SETUP_HEAD.unpack_from(body)
     if key_size is not None and n_key != key_size:
         raise WireError(f"SETUP carries a {n_key}-byte key; this run's key has {key_size}")
-    if n_transcript > MAX_TRANSCRIPT_BYTES:
-        raise WireError(f"SETUP carries a {n_transcript}-byte transcript, over its cap")
+    if n_transcript > (MAX_TRANSCRIPT_BYTES if n_key else 0):
+        raise WireError(f"SETUP carries a {n_transcript}-byte transcript"
+                        f"{', over its cap' if n_key else ' without a key'}")
     _exact(body, _SETUP_HEAD.size + n_key + n_transcript, "SETUP")
     if ranks < 1:
         raise WireError("SETUP names no rank on this host")

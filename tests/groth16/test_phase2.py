@@ -307,3 +307,35 @@ def test_hash_to_g2_lands_in_g2():
     assert G2.on_curve(arr).all() and g2_in_subgroup(arr).all()
     assert len({p[0] for p in pts}) == 4
     assert formats.proof_to_snarkjs  # the module's format helpers stay importable
+
+
+def _outside_g2():
+    """A point of the twist curve outside the order-r subgroup."""
+    from hpc_zkfl.algebra.constants import P, TWIST_B, fq2_mul_ints
+    x = 1
+    while True:
+        x3 = fq2_mul_ints(fq2_mul_ints((x, 0), (x, 0)), (x, 0))
+        rhs = ((x3[0] + TWIST_B[0]) % P, (x3[1] + TWIST_B[1]) % P)
+        if pow((rhs[0] ** 2 + rhs[1] ** 2) % P, (P - 1) // 2, P) == 1:
+            return G2.encode([((x, 0), phase2._fq2_sqrt(rhs))])[0]
+        x += 1
+
+
+def test_a_b2_point_outside_g2_gives_no_proof(circuit, tmp_path, capsys):
+    """`prove` reads a .zkey without the G2 subgroup test (it is most of the reading time)
+    and verifies each proof instead: B then leaves G2 and the proof is never written."""
+    from hpc_zkfl.algebra.subgroup import g2_in_subgroup
+    d, r1cs, witness = circuit
+    key = _chain(r1cs, d / "t.ptau", [5])
+    bad_point = _outside_g2()
+    assert G2.on_curve(bad_point[None])[0] and not g2_in_subgroup(bad_point[None])[0]
+    wire = int(np.flatnonzero(np.asarray(r1cs.B.wires) > r1cs.n_public)[0])
+    b2 = key.pk.b_g2_query.copy()
+    b2[r1cs.B.wires[wire]] = bad_point
+    write_zkey(tmp_path / "bad.zkey", replace(key, pk=replace(key.pk, b_g2_query=b2)), r1cs)
+    with pytest.raises(ZkeyError, match="subgroup"):
+        read_zkey(tmp_path / "bad.zkey")
+    assert _cli("groth16", "prove", tmp_path / "bad.zkey", d / "w.wtns", tmp_path / "p.json",
+                tmp_path / "pub.json") == 1
+    assert "does not verify" in capsys.readouterr().err
+    assert not (tmp_path / "p.json").exists()

@@ -54,6 +54,12 @@ def test_mpi_and_in_process_private_runs_are_identical(tmp_path, kind, small_run
     assert (reasons == expected).all()
     assert (mpi.nodes["accepted"][:, ~mpi.malicious]).all()
     assert np.isnan(mpi.nodes["update_norm"]).all()
+    # the key's phase 2: the leader's and the helper's contributions, the helper's step
+    meta = mpi.metadata
+    assert [c["name"] for c in meta["phase2_contributions"]] == ["leader (rank 0)",
+                                                                 "helper (rank 1)"]
+    assert len(meta["phase2_commitment_steps"]) == 1
+    assert len(meta["phase2_transcript_hash"]) == 128
 
 
 def test_fewer_than_three_ranks_are_refused(tmp_path, small_run_toml):
@@ -64,15 +70,22 @@ def test_fewer_than_three_ranks_are_refused(tmp_path, small_run_toml):
     assert not (tmp_path / "out.h5").exists()
 
 
-def test_a_node_rank_refuses_a_tampered_key(tmp_path, small_run_toml):
+@pytest.mark.parametrize("mode, says", [
+    ("tampered_key", "proving key refused: h_query"),
+    ("skip_helper", "the helper's contribution is not in the key's transcript"),
+])
+def test_a_node_rank_refuses_a_hostile_leaders_key(tmp_path, small_run_toml, mode, says):
+    """A leader that changes the key after the ceremony, or that drops the helper's
+    contribution and poses as the helper with a valid transcript of its own: the node rank
+    refuses the key before any proof."""
     if MPIEXEC is None:
         pytest.skip("mpiexec not found (pip install mpich)")
     cfg_path = private_config(small_run_toml, tmp_path)
     cli = [sys.executable, "-m", "hpc_zkfl.cli", "run", str(cfg_path), "--output",
            str(tmp_path / "out.h5")]
-    cmd = [MPIEXEC, "-n", "1", sys.executable, str(HERE / "hostile_root.py"), "tampered_key",
+    cmd = [MPIEXEC, "-n", "1", sys.executable, str(HERE / "hostile_root.py"), mode,
            str(cfg_path), "-", ":", "-n", "2", *cli]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, PYTHONUNBUFFERED="1"))
     assert proc.returncode != 0
-    assert "proving key refused: h_query" in proc.stderr, proc.stderr
+    assert says in proc.stderr, proc.stderr

@@ -21,7 +21,8 @@ def _frames():
     msg = NodeMessage(3, 2, w, b"\1" * 128, 0.25, 0.5)
     return {
         Kind.HELLO: (wire.encode_hello("node-7.cluster"), lambda d: wire.decode_hello(d)),
-        Kind.SETUP: (wire.encode_setup(4, b"key bytes"), lambda d: wire.decode_setup(d)),
+        Kind.SETUP: (wire.encode_setup(4, b"key bytes", b"transcript"),
+                     lambda d: wire.decode_setup(d)),
         Kind.REGISTER: (wire.encode_register({0: 5, 5: (1 << 256) - 1}),
                         lambda d: wire.decode_register(d, N_NODES)),
         Kind.ROUND: (wire.encode_round(3, w, w - 1), lambda d: wire.decode_round(d, N_PARAMS)),
@@ -40,6 +41,11 @@ def _frames():
                    lambda d: wire.decode_sum(d, N_NODES, N_PARAMS)),
         Kind.TOTAL: (wire.encode_total(3, list(range(N_PARAMS))),
                      lambda d: wire.decode_total(d, N_PARAMS)),
+        Kind.CEREMONY: (wire.encode_keyed(Kind.CEREMONY, b"k" * 9, b"t" * 5),
+                        lambda d: wire.decode_keyed(d, Kind.CEREMONY, 9)),
+        Kind.CONTRIBUTED: (wire.encode_keyed(Kind.CONTRIBUTED, b"k" * 9, b"t" * 5),
+                           lambda d: wire.decode_keyed(d, Kind.CONTRIBUTED, 9)),
+        Kind.ATTEST: (wire.encode_attest(bytes(range(128))), wire.decode_attest),
     }
 
 
@@ -53,7 +59,10 @@ def test_round_trips():
     f = _frames()
     w = np.arange(-15, 16, dtype=np.int64)
     assert f[Kind.HELLO][1](f[Kind.HELLO][0]) == "node-7.cluster"
-    assert f[Kind.SETUP][1](f[Kind.SETUP][0]) == (4, b"key bytes")
+    assert f[Kind.SETUP][1](f[Kind.SETUP][0]) == (4, b"key bytes", b"transcript")
+    for kind in (Kind.CEREMONY, Kind.CONTRIBUTED):
+        assert f[kind][1](f[kind][0]) == (b"k" * 9, b"t" * 5)
+    assert f[Kind.ATTEST][1](f[Kind.ATTEST][0]) == bytes(range(128))
     assert f[Kind.REGISTER][1](f[Kind.REGISTER][0]) == [(0, 5), (5, (1 << 256) - 1)]
     t, got, prev = f[Kind.ROUND][1](f[Kind.ROUND][0])
     assert t == 3 and np.array_equal(got, w) and np.array_equal(prev, w - 1)
@@ -216,8 +225,20 @@ def test_random_bytes_never_escape(rng: random.Random):
 
 
 def test_setup_key_must_have_the_circuits_size():
-    data = wire.encode_setup(1, b"k" * 10)
-    assert wire.decode_setup(data, 10) == (1, b"k" * 10)
-    assert len(data) == wire.setup_frame_size(10)
+    data = wire.encode_setup(1, b"k" * 10, b"t" * 3)
+    assert wire.decode_setup(data, 10) == (1, b"k" * 10, b"t" * 3)
+    assert len(data) <= wire.setup_frame_size(10)
     with pytest.raises(WireError, match="11"):
         wire.decode_setup(data, 11)
+    # without proofs no key and no transcript: the frame's cap is exact
+    assert len(wire.encode_setup(1, b"")) == wire.setup_frame_size(0)
+    with pytest.raises(WireError, match="without a key"):
+        wire.decode_setup(wire.encode_setup(1, b"", b"t"), 0)
+    # a CEREMONY key of another size, a transcript over its cap, a cut ATTEST
+    with pytest.raises(WireError, match="10-byte key"):
+        wire.decode_keyed(wire.encode_keyed(Kind.CEREMONY, b"k" * 10, b""), Kind.CEREMONY, 9)
+    big = wire.encode_keyed(Kind.CONTRIBUTED, b"k", b"t" * (wire.MAX_TRANSCRIPT_BYTES + 1))
+    with pytest.raises(WireError, match="over its cap"):
+        wire.decode_keyed(big, Kind.CONTRIBUTED, 1)
+    with pytest.raises(WireError):
+        wire.decode_attest(wire.encode_attest(bytes(128))[:-1])
