@@ -193,8 +193,9 @@ def _groth16_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("key", metavar="KEY.zkey")
     p = actions.add_parser("prove", help="prove a witness; writes snarkjs proof.json and public.json",
                            description="Prove a witness with our proving key or a snarkjs "
-                                       ".zkey (as `snarkjs groth16 prove`); the proof is "
-                                       "verified before it is written.")
+                                       ".zkey (as `snarkjs groth16 prove`, whose proof is "
+                                       "verified before it is written); a witness that does "
+                                       "not satisfy the circuit gives no proof (exit 1).")
     p.add_argument("proving_key", metavar="PROVING_KEY|KEY.zkey")
     p.add_argument("witness", metavar="WITNESS.wtns")
     p.add_argument("proof", metavar="PROOF.json")
