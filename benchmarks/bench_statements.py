@@ -7,10 +7,14 @@ training split: build the circuit, set it up, compute the reference update and t
 prove (warm kernels, in-process) and verify.  The constraint breakdown gives the share spent
 on truncations (remainder and quotient range checks) and on range checks of any kind (bit
 decompositions).  With `--binding-depth D` the one-vs-rest statement is also measured with
-data binding on (Merkle trees of depth D).
+data binding on (Merkle trees of depth D).  `--modes`: "public" (u a public input: its range
+and norm bound checked by the verifier, `StatementSpec.verifier_checks_update`) and/or
+"private" (u committed in two-aggregator runs: both checks in the circuit), each statement
+in each mode in the same run.
 
 Usage: python benchmarks/bench_statements.py [--batches 8,16,32] [--hidden 16]
                                              [--binding-depth 8] [--models ovr,mlp,logistic]
+                                             [--modes public,private]
 """
 import argparse
 
@@ -26,16 +30,17 @@ from hpc_zkfl.models import DatasetTree, FeatureRange, NodeStatement, StatementS
 DATASET = {"ovr": "digits", "mlp": "digits", "logistic": "breast_cancer"}
 
 
-def spec_for(model, data, batch, hidden, depth=0):
+def spec_for(model, data, batch, hidden, depth=0, mode="public"):
     fs = data.feature_spec
     return StatementSpec(model=model, n_features=data.n_features, n_classes=data.n_classes,
                          batch_size=batch, features=FeatureRange(fs.frac_bits, fs.lo, fs.hi),
                          learning_rate=0.5, norm_bound=64.0, hidden=hidden if model == "mlp" else 0,
-                         data_binding=depth > 0, merkle_depth=depth)
+                         data_binding=depth > 0, merkle_depth=depth,
+                         verifier_checks_update=mode == "public")
 
 
-def measure(model, data, batch, hidden, depth=0, seed=0):
-    spec = spec_for(model, data, batch, hidden, depth)
+def measure(model, data, batch, hidden, depth=0, seed=0, mode="public"):
+    spec = spec_for(model, data, batch, hidden, depth, mode)
     st, t_build = timed(lambda: NodeStatement(spec))
     pk, t_setup = timed(lambda: setup(st.r1cs, backend="cpu"))
     rng = np.random.default_rng(seed)
@@ -51,11 +56,12 @@ def measure(model, data, batch, hidden, depth=0, seed=0):
     (u, wit), t_wit = timed(lambda: st.witness(3, 1, w, X, y, binding=binding))
     proof, t_prove = timed(lambda: prove(pk, st.r1cs, wit.witness, backend="cpu"))
     ok, t_verify = timed(lambda: verify(pk.vk, wit.public_signals, proof, backend="cpu"))
-    assert ok
+    assert ok and st.check_update(u) is None
     b = st.breakdown
     n = st.n_constraints
     roles = ", ".join(f"{k} {v / n:.0%}" for k, v in b.items() if not k.startswith("range"))
     return [f"{model} ({DATASET[model]}{', binding depth %d' % depth if depth else ''})", str(batch),
+            "verifier" if mode == "public" else "circuit",
             f"{n:,}", f"2^{domain_size(st.r1cs).bit_length() - 1}", str(st.r1cs.n_public),
             f"{b.get('truncation', 0) / n:.0%}", f"{b['range checks (bit decompositions)'] / n:.0%}",
             roles, fmt_time(t_build), fmt_time(t_setup), fmt_time(t_wit), fmt_time(t_prove),
@@ -68,7 +74,9 @@ def main():
     ap.add_argument("--hidden", type=int, default=16)
     ap.add_argument("--models", default="ovr,mlp,logistic")
     ap.add_argument("--binding-depth", type=int, default=8, help="0 to skip the binding rows")
+    ap.add_argument("--modes", default="public,private")
     args = ap.parse_args()
+    modes = args.modes.split(",")
     print(f"Machine: {machine()}\n")
     data = {name: load_dataset(name, seed=0) for name in set(DATASET.values())}
     # Compile or load every kernel outside the timings.
@@ -79,13 +87,16 @@ def main():
     rows = []
     for model in args.models.split(","):
         for batch in (int(b) for b in args.batches.split(",")):
-            rows.append(measure(model, data[DATASET[model]], batch, args.hidden))
-            print(f"  [{model} batch {batch} done]", flush=True)
+            for mode in modes:
+                rows.append(measure(model, data[DATASET[model]], batch, args.hidden, mode=mode))
+                print(f"  [{model} batch {batch} {mode} done]", flush=True)
     if args.binding_depth:
         for batch in (int(b) for b in args.batches.split(",")):
-            rows.append(measure("ovr", data["digits"], batch, args.hidden, depth=args.binding_depth))
-            print(f"  [ovr + binding batch {batch} done]", flush=True)
-    print(table(["statement", "batch", "constraints", "domain", "public signals", "truncation",
+            for mode in modes:
+                rows.append(measure("ovr", data["digits"], batch, args.hidden,
+                                    depth=args.binding_depth, mode=mode))
+                print(f"  [ovr + binding batch {batch} {mode} done]", flush=True)
+    print(table(["statement", "batch", "u's range and norm", "constraints", "domain", "public signals", "truncation",
                  "range checks", "all roles", "build circuit", "setup", "update + witness",
                  "prove", "verify"], rows))
     print(f"\nMLP hidden units: {args.hidden}; fixed point: 16 fractional bits, 32 bits in all; "

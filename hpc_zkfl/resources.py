@@ -32,7 +32,10 @@ about 230 MB, once) -> this model:
     digits ovr bound, batch 64         321,044 (140,672),  2^19  1,786     -> 1,912
     breast_cancer ovr bound, batch 128 263,670 (216,704),  2^19  2,215     -> 2,173
 
-(hashing constraints in parentheses): within -2% and +8%.
+(hashing constraints in parentheses): within -2% and +8%.  These statements kept the update's
+range and norm checks in the circuit, as two-aggregator runs still do; public runs leave them
+to the verifier (`StatementSpec.verifier_checks_update`), and the model counts whichever the
+run has.
 """
 import math
 import os
@@ -122,6 +125,7 @@ def statement_size(spec) -> StatementSize:
     from hpc_zkfl.circuit.fixedpoint import (in_range, norm_bound, relu, sigmoid,
                                              sigmoid_out_frac_bits, truncate)
     fmt, feats = spec.fixed_point, spec.features
+    spec.norm_bound_sq()                                # ValueError for a bound beyond Fr
     B, D, K, H, P = spec.batch_size, spec.n_features, spec.n_outputs, spec.hidden, spec.n_params
     f, q, fp = fmt.frac_bits, feats.frac_bits, sigmoid_out_frac_bits(fmt)
 
@@ -150,13 +154,15 @@ def statement_size(spec) -> StatementSize:
         grad_bits = {"W": fp + q, "b": fp + q}
     total += B * sample
     c, c_bits = spec.step_constant()
+    in_circuit = not spec.verifier_checks_update       # else the verifier checks u's range, norm
     for name, shape in spec.param_shapes():            # the update: u = floor(-c G / 2^s)
         shift = grad_bits[name] + c_bits - f
         total += math.prod(shape) * _cost(
-            lambda cs, g, u: truncate(cs, -c * g, shift, fmt, out=u), 2)
-    # The norm bound: a square per entry of u, then one range check.
-    one, two = (_cost(lambda cs, *u: norm_bound(cs, u, spec.norm_bound_sq()), k) for k in (1, 2))
-    total += one + (P - 1) * (two - one)
+            lambda cs, g, u: truncate(cs, -c * g, shift, fmt, out=u, check_output=in_circuit), 2)
+    if in_circuit:      # the norm bound: a square per entry of u, then one range check
+        one, two = (_cost(lambda cs, *u: norm_bound(cs, u, spec.norm_bound_sq()), k)
+                    for k in (1, 2))
+        total += one + (P - 1) * (two - one)
     return StatementSize(total.constraints, total.wires, public, B * hashing.constraints)
 
 
@@ -225,7 +231,8 @@ def _run_spec(cfg: RunConfig):
                               f"samples, but the largest node holds {least} or more")
     try:
         spec = spec_for_dataset(dataset, m.kind, m.batch_size, m.learning_rate, m.norm_bound,
-                                hidden=m.hidden, data_binding=m.data_binding, merkle_depth=depth)
+                                hidden=m.hidden, data_binding=m.data_binding, merkle_depth=depth,
+                                verifier_checks_update=cfg.privacy.mode == "public")
     except ValueError as exc:
         raise ConfigError(f"{where}: [model] {exc}") from None
     return spec, held

@@ -80,13 +80,13 @@ def test_key_size_is_the_key_files():
 def test_memory_check_and_its_override():
     cfg = parse_config(SMALL, "small.toml")
     est = estimate(cfg)
-    assert est.rank_bytes > 400 << 20 and est.domain_size == 8192
+    assert est.rank_bytes > 400 << 20 and est.domain_size == 4096
     assert check_resources(cfg, available=2 * est.rank_bytes, ranks=2) == est
     with pytest.raises(ConfigError) as exc:
         check_resources(cfg, available=2 * est.rank_bytes, ranks=3)
     message = str(exc.value)
-    assert message.startswith("small.toml: one rank needs about 0.4 GiB (4,482 constraints, "
-                              "domain 2^13") and "for 3 rank(s)" in message
+    assert message.startswith("small.toml: one rank needs about 0.4 GiB (3,382 constraints, "
+                              "domain 2^12") and "for 3 rank(s)" in message
     assert SKIP_FLAG in message and "\n" not in message
     assert check_resources(cfg, skip_memory=True, available=1, ranks=3) == est
 
@@ -94,7 +94,7 @@ def test_memory_check_and_its_override():
 def test_the_domain_limit_cannot_be_overridden():
     cfg = parse_config(HUGE, "huge.toml")
     t0 = time.perf_counter()
-    with pytest.raises(ConfigError, match=r"^huge\.toml: the node statement has 1,494,572,416 "
+    with pytest.raises(ConfigError, match=r"^huge\.toml: the node statement has 1,484,127,230 "
                                           r"constraints: its Groth16 domain would be 2\^31, "
                                           r"beyond 2\^28"):
         check_resources(cfg, skip_memory=True)

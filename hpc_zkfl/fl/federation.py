@@ -185,8 +185,11 @@ def build_federation(cfg, proving_key=None, with_statement=True):
                                cfg.data.dirichlet_alpha, seed, cfg.data.samples_per_node)
     m = cfg.model
     depth = (m.merkle_depth or merkle_depth_for(partition)) if m.data_binding else 0
+    # In public mode the verifier sees u and checks its range and norm itself; a committed u
+    # (two aggregators) keeps those checks in the circuit.
     spec = spec_for_dataset(dataset, m.kind, m.batch_size, m.learning_rate, m.norm_bound,
-                            hidden=m.hidden, data_binding=m.data_binding, merkle_depth=depth)
+                            hidden=m.hidden, data_binding=m.data_binding, merkle_depth=depth,
+                            verifier_checks_update=cfg.privacy.mode == "public")
     # Every option the attack takes comes from the [attack] key of its name; a scale of 0
     # leaves the attack's own default.
     a = cfg.attack

@@ -6,7 +6,9 @@ before the deadline (LATE), a header for another round or node (WRONG_ROUND_OR_N
 of the wrong shape or proof bytes that do not decode to curve points in the right subgroups
 (MALFORMED), no proof because the node's own prover refused (NO_PROOF; with proofs off: the
 node's fixed-point update is out of range, and it sits the round out), a proof that fails
-verification against (t, i, w_t, u[, c_i]) (INVALID_PROOF), and, for the unproven robust
+verification against (t, i, w_t, u[, c_i]) or, in public mode, an update outside the
+fixed-point range or the norm bound, the part of the statement the verifier checks on the
+public u itself (INVALID_PROOF), and, for the unproven robust
 aggregators, an update the aggregator left out (NOT_SELECTED); a node refused before round 1
 (its rank's handshake or its dataset commitment) is UNREGISTERED.  Nodes that are not among the
 round's participants (IDLE) are not asked and anything they send is ignored.  A malformed
@@ -116,6 +118,9 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
         if msg.refused:                 # the node could not compute its update: it sits out
             reason[i] = RejectReason.NO_PROOF
             refused[i] = msg.refused
+            continue
+        if fed.proofs and spec.verifier_checks_update and fed.statement.check_update(u):
+            reason[i] = RejectReason.INVALID_PROOF      # the statement's own part fails
             continue
         updates[i] = u
 

@@ -64,6 +64,9 @@ class FeatureRange:
         return np.asarray(x, dtype=np.float64) / (1 << self.frac_bits)
 
 
+MAX_NORM_SQ_BITS = 252      # B^2 - sum u^2 is range-checked in Fr (254 bits)
+
+
 @dataclass(frozen=True)
 class StatementSpec:
     """The node statement of one run.
@@ -74,6 +77,10 @@ class StatementSpec:
     averaged over the batch; the update is one gradient step u = -learning_rate * gradient.
     norm_bound: B in ||u|| <= B (in real units).
     merkle_depth: with data binding on, the node's dataset has at most 2^merkle_depth samples.
+    verifier_checks_update: the update u is a public input the verifier sees (public mode), so
+    its fixed-point range and ||u|| <= B are checked by the verifier on u itself
+    (`NodeStatement.check_update`) instead of by the circuit; False (two-aggregator mode, where
+    u is committed and hidden, and the default) keeps both in the circuit.
     """
 
     model: str
@@ -87,6 +94,7 @@ class StatementSpec:
     fixed_point: FixedPointFormat = field(default_factory=FixedPointFormat)
     data_binding: bool = False
     merkle_depth: int = 0
+    verifier_checks_update: bool = False
 
     def __post_init__(self):
         if self.model not in MODEL_NAMES:
@@ -143,8 +151,14 @@ class StatementSpec:
         return c / (1 << bits) * self.batch_size
 
     def norm_bound_sq(self) -> int:
-        """floor(B * 2^f)^2: B^2 in the units of sum u_int^2 (2f fractional bits)."""
+        """floor(B * 2^f)^2: B^2 in the units of sum u_int^2 (2f fractional bits).  ValueError
+        when it does not fit a field element (the circuit range-checks B^2 - sum u^2 in
+        two-aggregator runs; public runs hold the same limit, so a config means one thing)."""
         bound = math.floor(self.norm_bound * self.fixed_point.one)
+        if (bound * bound).bit_length() > MAX_NORM_SQ_BITS:
+            raise ValueError(f"norm_bound = {self.norm_bound:g}: B^2 in fixed point has "
+                             f"{(bound * bound).bit_length()} bits, more than the "
+                             f"{MAX_NORM_SQ_BITS} a range check in Fr holds")
         return bound * bound
 
 

@@ -175,6 +175,14 @@ def build_circuit(spec: StatementSpec, cs: ConstraintSystem = None) -> Constrain
         at += size
     grads = _MODEL_MODULES[spec.model].gradient_circuit(cs, spec, params, X, Y)
 
+    # u = floor(-c G / 2^shift) by its remainder.  The quotient's range check and the norm
+    # bound stay in the circuit unless the verifier checks them on the public u itself
+    # (spec.verifier_checks_update, `NodeStatement.check_update`): with |u| < 2^(T-1) known
+    # to the verifier, x - u 2^shift in [0, 2^shift) still has the one solution
+    # u = floor(x / 2^shift): x is a sum of products of range-checked values, a few dozen
+    # bits, so nothing wraps around r.
+    in_circuit = not spec.verifier_checks_update
+    bound_sq = spec.norm_bound_sq()         # ValueError for a bound beyond Fr, in either mode
     c, c_bits = spec.step_constant()
     with cs.scope("update"):
         at = 0
@@ -182,9 +190,10 @@ def build_circuit(spec: StatementSpec, cs: ConstraintSystem = None) -> Constrain
             G, g_bits = grads[name]
             for j, g in enumerate(_flat(G)):
                 truncate(cs, -c * g, g_bits + c_bits - fmt.frac_bits, fmt, out=u_vars[at + j],
-                         label=f"{name}[{j}]")
+                         check_output=in_circuit, label=f"{name}[{j}]")
             at += math.prod(shape)
-    norm_bound(cs, u_vars, spec.norm_bound_sq())
+    if in_circuit:
+        norm_bound(cs, u_vars, bound_sq)
     return cs
 
 
@@ -236,6 +245,23 @@ class NodeStatement:
         private-mode proof commits to instead of showing (`hpc_zkfl.groth16.committed`)."""
         n = self.r1cs.n_public
         return list(range(n - self.spec.n_params, n))
+
+    def check_update(self, u):
+        """The verifier's part of the statement when `spec.verifier_checks_update`: None when
+        u (int64, f fractional bits) lies in the fixed-point range and ||u|| <= B, else why
+        not.  A proof for an update that fails this proves nothing: the circuit then leaves
+        these two checks to whoever verifies it (the root does, before any pairing)."""
+        fmt = self.spec.fixed_point
+        u = np.asarray(u)
+        if u.shape != (self.spec.n_params,):
+            return f"an update of shape {u.shape}, expected ({self.spec.n_params},)"
+        values = [int(v) for v in u]
+        bad = [j for j, v in enumerate(values) if not fmt.lo <= v <= fmt.hi]
+        if bad:
+            return f"update entry {bad[0]} lies outside the fixed-point range"
+        if sum(v * v for v in values) > self.spec.norm_bound_sq():
+            return f"||u|| exceeds the norm bound B = {self.spec.norm_bound:g}"
+        return None
 
     def public_signals(self, round_index: int, node_id: int, w, u, commitment=None) -> list:
         """The public signals as the verifier sees them (ints mod r, in wire order)."""

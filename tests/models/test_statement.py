@@ -156,6 +156,45 @@ def test_norm_bound_is_enforced():
     assert satisfied(NodeStatement(loose), 1, 2, w, u, X, one_hot(spec, y))
 
 
+@pytest.mark.parametrize("name", list(SPECS))
+def test_public_mode_leaves_range_and_norm_to_the_verifier(statements, name):
+    """With u public (spec.verifier_checks_update) the circuit drops the update's quotient
+    range checks and the norm bound; the verifier's `check_update` holds them.  The control:
+    an out-of-range u' (u + 2^-shift mod r at one entry) satisfies that circuit but not the
+    verifier, and the in-circuit statement refuses it."""
+    from dataclasses import replace
+    spec = replace(SPECS[name], verifier_checks_update=True)
+    st, full = NodeStatement(spec), statements[name]
+    fmt = spec.fixed_point
+    assert st.n_constraints <= full.n_constraints - spec.n_params * (fmt.total_bits + 1)
+    w, X, y = random_case(spec, 19)
+    u, Y = update_ref(spec, w, X, y), one_hot(spec, y)
+    assert satisfied(st, 1, 2, w, u, X, Y) and st.check_update(u) is None
+    for bad in (u + 1, -u, u * 10):
+        assert not satisfied(st, 1, 2, w, bad, X, Y)
+    # an update whose truncation remainder is >= 1 at entry j, moved by 2^-shift in Fr (the
+    # linear models' gradient has f + 9 + q fractional bits, models/linear.py)
+    if name != "mlp":
+        from hpc_zkfl.circuit.fixedpoint import sigmoid_out_frac_bits
+        _, c_bits = spec.step_constant()
+        g_bits = sigmoid_out_frac_bits(fmt) + spec.features.frac_bits
+        shift = g_bits + c_bits - fmt.frac_bits
+        for j in range(spec.n_params):
+            forged = [int(v) for v in u]
+            forged[j] = (forged[j] + pow(2, -shift, R)) % R
+            if satisfied(st, 1, 2, w, forged, X, Y):
+                break
+        else:
+            pytest.fail("no entry with a non-zero remainder")
+        assert not satisfied(full, 1, 2, w, forged, X, Y)
+        assert "outside the fixed-point range" in st.check_update(np.array(forged, dtype=object))
+    # the norm bound: the circuit no longer holds it, the verifier does
+    norm = np.sqrt(np.sum(fmt.decode(u) ** 2))
+    tight = NodeStatement(replace(spec, norm_bound=norm * 0.99))
+    assert satisfied(tight, 1, 2, w, u, X, Y)
+    assert "norm bound" in tight.check_update(u)
+
+
 def test_groth16_binds_round_node_and_update(statements):
     """Prove with the real proof system: valid for its own (t, i, w, u), invalid for another
     round, node, model or update; the prover refuses an unsatisfied witness."""
