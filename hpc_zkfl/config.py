@@ -10,6 +10,7 @@ config needs in memory is estimated by `hpc_zkfl.resources` (which also checks t
 against the dataset's), before any MPI work too.
 """
 import math
+import os
 import sys
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -364,6 +365,9 @@ def _check_consistency(c: RunConfig):
     if bad:
         raise ConfigError(f"{where}: [faults] slow_nodes {bad} are not node ids "
                           f"(0..{c.nodes.count - 1})")
+    if c.setup.ptau and not os.path.isfile(c.setup.ptau):
+        raise ConfigError(f"{where}: [setup] ptau = {c.setup.ptau!r} is not a file (a path "
+                          f"from where the run starts, or \"\" for a local phase 1)")
 
 
 # What may differ between a run and its resumption: the faults injected, where the results go

@@ -176,3 +176,13 @@ def test_run_backends_are_the_registry_s():
     for name in ("reference", "cuda-host"):
         with pytest.raises(ConfigError, match="backend must be one of auto, cpu, gpu, got"):
             parse_config(f'[run]\nbackend = "{name}"\n', "bad.toml")
+
+
+def test_setup_ptau_must_be_a_file(tmp_path):
+    from hpc_zkfl.config import ConfigError, parse_config
+    with pytest.raises(ConfigError, match=r"\[setup\] ptau = '.*missing.ptau' is not a file"):
+        parse_config(f'[setup]\nptau = "{tmp_path / "missing.ptau"}"\n', "x.toml")
+    (tmp_path / "there.ptau").write_bytes(b"ptau")
+    cfg = parse_config(f'[setup]\nptau = "{tmp_path / "there.ptau"}"\n', "x.toml")
+    assert cfg.setup.ptau == str(tmp_path / "there.ptau")
+    assert parse_config("", "x.toml").setup.ptau == ""
