@@ -183,7 +183,11 @@ def load(path: Path) -> tuple:
     from hpc_zkfl.groth16.formats import pk_from_bytes
 
     data = Path(path).read_bytes()
-    t = transcript_from_bytes(transcript_path(path).read_bytes())
+    stored = transcript_path(path)
+    if not stored.exists():
+        raise KeyRefused(f"{path}: no phase-2 transcript beside it ({stored.name}): a key from "
+                         f"before the aggregators' ceremony cannot be resumed; start a new run")
+    t = transcript_from_bytes(stored.read_bytes())
     return phase2.Phase2Key(pk_from_bytes(data, subgroup_check=False), t), data
 
 

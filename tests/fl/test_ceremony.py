@@ -112,3 +112,13 @@ def test_a_run_on_a_ptau_records_its_transcript(tmp_path, ptau_files):
     with pytest.raises(ceremony.KeyRefused, match="powers of tau"):
         ceremony.check(other, key)
     ceremony.check(build_federation(config(ptau=a)), key)
+
+
+def test_a_stored_key_needs_its_transcript(turns, tmp_path):
+    _, _, helper, _ = turns
+    ceremony.save(tmp_path / "k.pk", helper)
+    key, data = ceremony.load(tmp_path / "k.pk")
+    assert key.transcript.to_bytes() == helper.transcript.to_bytes()
+    ceremony.transcript_path(tmp_path / "k.pk").unlink()
+    with pytest.raises(ceremony.KeyRefused, match="no phase-2 transcript"):
+        ceremony.load(tmp_path / "k.pk")
