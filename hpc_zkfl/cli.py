@@ -301,7 +301,7 @@ def _g16_contribute(args) -> int:
 
     z = _read_zkey(args.old_key)
     key, chash = z.phase2_key().contribute(args.name)
-    write_zkey(args.new_key, key, z.coeff_section)
+    write_zkey(args.new_key, key, z)
     print(f"contribution {len(key.transcript.contributions)}"
           f"{' (' + args.name + ')' if args.name else ''}: hash {chash.hex()}")
     print(f"circuit hash {key.transcript.circuit_hash.hex()}; wrote {args.new_key}")

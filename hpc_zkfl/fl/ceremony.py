@@ -28,7 +28,7 @@ import hashlib
 import logging
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -84,12 +84,12 @@ def start(fed) -> phase2.Phase2Key:
     r1cs = fed.statement.r1cs
     ptau = _ptau_path(fed)
     if ptau:
-        key = start_phase2(r1cs, ptau, commitment=fed.private)
+        key = start_phase2(r1cs, ptau, commitment=fed.private, zkey_h=False)
     else:
         log.warning("phase 1 drawn by the leader: not for production (set [setup] ptau to a "
                     "powers-of-tau ceremony's file)")
         key = phase2.start_local(r1cs, backend=fed.backend, commitment=fed.private)
-    key, chash = replace(key, h_odd=None).contribute(LEADER)
+    key, chash = key.contribute(LEADER)
     log.info("setup: %d constraints, phase 1 %s, leader's contribution %s..., %.1f s",
              fed.statement.n_constraints, ptau or "local", chash.hex()[:16],
              time.perf_counter() - t0)
@@ -180,15 +180,19 @@ def transcript_path(key_path: Path) -> Path:
 
 def load(path: Path) -> tuple:
     """(Phase2Key, key bytes) stored by `save`."""
-    from hpc_zkfl.groth16.formats import pk_from_bytes
-
     data = Path(path).read_bytes()
     stored = transcript_path(path)
     if not stored.exists():
         raise KeyRefused(f"{path}: no phase-2 transcript beside it ({stored.name}): a key from "
                          f"before the aggregators' ceremony cannot be resumed; start a new run")
-    t = transcript_from_bytes(stored.read_bytes())
-    return phase2.Phase2Key(pk_from_bytes(data, subgroup_check=False), t), data
+    return key_from_bytes(data, stored.read_bytes(), subgroup_check=False), data
+
+
+def key_from_bytes(key, transcript, subgroup_check: bool = True) -> phase2.Phase2Key:
+    """A key and its transcript from their bytes (a file, or a frame from another rank)."""
+    from hpc_zkfl.groth16.formats import pk_from_bytes
+    return phase2.Phase2Key(pk_from_bytes(key, subgroup_check=subgroup_check),
+                            transcript_from_bytes(transcript))
 
 
 def transcript_from_bytes(data) -> phase2.Transcript:

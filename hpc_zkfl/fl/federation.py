@@ -72,8 +72,9 @@ class Federation:
         """The root's key: the one stored at key_path when resuming (the CLI has checked its
         digest against the results file), else a new one from the run's phase 2
         (`ceremony`): the leader's part here, then `helper_turn(key) -> key` (two-aggregator
-        runs: the transport's way to the helper; by default the helper's part in this
-        process), checked, and stored atomically for a later resume.  Returns (this
+        runs: the transport's way to the helper, whose key the leader then checks; by
+        default the helper's part in this process, whose nodes check the key anyway), and
+        stored atomically for a later resume.  Returns (this
         federation with the key, the key's bytes, its transcript's bytes) for the nodes."""
         from . import ceremony
         key_path = Path(key_path)
@@ -82,9 +83,10 @@ class Federation:
             log.info("proving key: %s (reused)", key_path)
         else:
             key = ceremony.start(self)
-            if self.private:
-                key = (helper_turn(key) if helper_turn is not None
-                       else ceremony.helper_turn(self, key)[0])
+            if self.private and helper_turn is None:    # the helper's part in this process
+                key = ceremony.helper_turn(self, key)[0]
+            elif self.private:
+                key = helper_turn(key)
                 ceremony.check(self, key)       # the leader's own check of what came back
             data = ceremony.save(key_path, key)
             log.info("proving key %s: transcript %s...", key_path,

@@ -37,11 +37,11 @@ import numpy as np
 
 from hpc_zkfl.algebra.constants import G2_COFACTOR, P, R, TWIST_B, fq2_mul_ints, fq2_pow_ints
 from hpc_zkfl.algebra.curve import G1, G2
-from hpc_zkfl.algebra.fields import FQ
 from hpc_zkfl.algebra.limbs import ints_to_limbs
 from hpc_zkfl.algebra.pairing import pairing_check_arrays
 
 from .data_structures import ProvingKey
+from .ptau import point_problem
 
 HASH_BYTES = 64
 CONTRIBUTION, BEACON = 0, 1
@@ -128,8 +128,8 @@ def hash_to_g2(digest: bytes) -> tuple:
     while True:
         x = tuple(rng.field(P) * _R_MONT_INV % P for _ in range(2))
         greatest = rng.u32() & 1
-        rhs = ((fq2_mul_ints(fq2_mul_ints(x, x), x)[0] + TWIST_B[0]) % P,
-               (fq2_mul_ints(fq2_mul_ints(x, x), x)[1] + TWIST_B[1]) % P)
+        x3 = fq2_mul_ints(fq2_mul_ints(x, x), x)
+        rhs = ((x3[0] + TWIST_B[0]) % P, (x3[1] + TWIST_B[1]) % P)
         if pow((rhs[0] ** 2 + rhs[1] ** 2) % P, (P - 1) // 2, P) in (0, 1):
             break
     y = _fq2_sqrt(rhs)
@@ -172,35 +172,25 @@ def uncompressed_many(group, points) -> bytes:
     return np.ascontiguousarray(plain).astype(">u8").tobytes() if n else b""
 
 
-
 def uncompressed(group, point) -> bytes:
     """snarkjs' toRprUncompressed: big-endian x | y, Fq2 as c1 | c0; infinity all zeros."""
-    arr = np.asarray(point, dtype=np.uint64)
-    if not arr.any():
-        return bytes(_G1_BYTES if group is G1 else _G2_BYTES)
-    x, y = group.decode(arr[None])[0]
-    if group is G1:
-        return x.to_bytes(32, "big") + y.to_bytes(32, "big")
-    return b"".join(v.to_bytes(32, "big") for v in (x[1], x[0], y[1], y[0]))
+    return uncompressed_many(group, np.asarray(point)[None])
 
 
-def _lem(point) -> bytes:
-    """The zkey/ptau point bytes: little-endian Montgomery limbs."""
+def lem_bytes(point) -> bytes:
+    """The zkey/ptau bytes of a point or points: little-endian Montgomery limbs."""
     return np.ascontiguousarray(point, dtype="<u8").tobytes()
 
 
 def _point(group, data: bytes, what: str) -> np.ndarray:
     size = _G1_BYTES if group is G1 else _G2_BYTES
+    if len(data) < size:
+        raise Phase2Error(f"{what} is truncated")
     arr = np.frombuffer(data[:size], dtype="<u8").astype(np.uint64).reshape(
         (1, 2) + group.coord_shape)
-    if len(data) < size or not FQ.is_canonical(arr.reshape(-1, 4)).all():
-        raise Phase2Error(f"{what}: a coordinate is not below q")
-    if not arr.any() or not group.on_curve(arr)[0]:
-        raise Phase2Error(f"{what} is not a point of the curve (or is infinity)")
-    if group is G2:
-        from hpc_zkfl.algebra.subgroup import g2_in_subgroup
-        if not g2_in_subgroup(arr)[0]:
-            raise Phase2Error(f"{what} is not in the order-r subgroup")
+    problem = point_problem(arr, group)
+    if problem:
+        raise Phase2Error(f"{what}{problem[1]}")
     return arr[0]
 
 
@@ -232,7 +222,7 @@ class Contribution:
         if self.kind == BEACON:
             params += bytes([2, self.beacon_iterations_exp, 3, len(self.beacon_hash)])
             params += self.beacon_hash
-        return (_lem(self.delta_after) + _lem(self.g1_s) + _lem(self.g1_sx) + _lem(self.g2_spx)
+        return (lem_bytes(self.delta_after) + lem_bytes(self.g1_s) + lem_bytes(self.g1_sx) + lem_bytes(self.g2_spx)
                 + self.transcript + struct.pack("<II", self.kind, len(params)) + params)
 
 
@@ -292,9 +282,9 @@ class CommitmentStep:
         return out
 
     def to_bytes(self) -> bytes:
-        out = _lem(self.gamma_after) + _lem(self.eta_after)
+        out = lem_bytes(self.gamma_after) + lem_bytes(self.eta_after)
         for s, sx, spx, t in self.pok:
-            out += _lem(s) + _lem(sx) + _lem(spx) + t
+            out += lem_bytes(s) + lem_bytes(sx) + lem_bytes(spx) + t
         return out
 
 
@@ -360,7 +350,7 @@ class Transcript:
         steps."""
         out = self.mpc_bytes() + struct.pack("<I", len(self.commitment_steps))
         if self.commitment_steps:
-            out += _lem(self.gamma_start) + _lem(self.eta_start)
+            out += lem_bytes(self.gamma_start) + lem_bytes(self.eta_start)
             out += b"".join(s.to_bytes() for s in self.commitment_steps)
         return out
 
@@ -628,7 +618,7 @@ def verify_contributions(transcript: Transcript, delta_g1, delta_g2, gamma_g2=No
 
 
 __all__ = ["BEACON", "CONTRIBUTION", "CommitmentStep", "Contribution", "Phase2Error", "Phase2Key",
-           "circuit_hash", "start_local", "uncompressed_many",
+           "circuit_hash", "lem_bytes", "start_local", "uncompressed_many",
            "Transcript", "contribute", "contribute_commitment", "hash_to_g2", "mpc_from_bytes",
            "same_ratio", "scale_delta", "transcript_from_bytes", "uncompressed",
            "verify_contributions"]

@@ -104,6 +104,30 @@ def point_bytes(group) -> int:
     return G1_BYTES if group is G1 else G2_BYTES
 
 
+def point_problem(arr, group, allow_infinity: bool = False, subgroup_check: bool = True):
+    """(index, why) of the first point of an affine Montgomery array that is not a valid
+    point of `group`, or None; `why` continues a phrase naming the point (": a coordinate
+    ..." or " is ...").  Checked: coordinates below q, infinity (unless allowed), the curve
+    equation and, for G2 with subgroup_check, the order-r subgroup (G1 has cofactor 1)."""
+    count = arr.shape[0]
+    if not count:
+        return None
+    bad = np.flatnonzero(~FQ.is_canonical(arr.reshape(-1, 4)).reshape(count, -1).all(axis=1))
+    if bad.size:
+        return int(bad[0]), ": a coordinate (Montgomery form) is not below q"
+    finite = arr.reshape(count, -1).any(axis=1)
+    if not allow_infinity and not finite.all():
+        return int(np.flatnonzero(~finite)[0]), " is the point at infinity"
+    bad = np.flatnonzero(~(group.on_curve(arr) | ~finite))
+    if bad.size:
+        return int(bad[0]), " is not on the curve"
+    if group is G2 and subgroup_check:
+        bad = np.flatnonzero(~(g2_in_subgroup(arr) | ~finite))
+        if bad.size:
+            return int(bad[0]), " is not in the order-r subgroup"
+    return None
+
+
 def section_points(section: int, power: int) -> tuple:
     """The point counts that `section` may hold in a file of this power (section 12: with or
     without the level of the domain 2N, see the module docstring)."""
@@ -202,27 +226,10 @@ class PtauFile:
         return arr
 
     def _check_points(self, arr, group, section, start, allow_infinity) -> None:
-        count = arr.shape[0]
-        if not count:
-            return
-        where = f"{SECTION_NAMES[section]} (section {section}) point"
-        canonical = FQ.is_canonical(arr.reshape(-1, 4)).reshape(count, -1).all(axis=1)
-        bad = np.flatnonzero(~canonical)
-        if bad.size:
-            self.fail(f"{where} {start + int(bad[0])}: a coordinate (Montgomery form) is not "
-                      f"below q")
-        if not allow_infinity:
-            bad = np.flatnonzero(~arr.reshape(count, -1).any(axis=1))
-            if bad.size:
-                self.fail(f"{where} {start + int(bad[0])} is the point at infinity")
-        on_curve = group.on_curve(arr)
-        bad = np.flatnonzero(~on_curve)
-        if bad.size:
-            self.fail(f"{where} {start + int(bad[0])} is not on the curve")
-        if group is G2:
-            bad = np.flatnonzero(~g2_in_subgroup(arr))
-            if bad.size:
-                self.fail(f"{where} {start + int(bad[0])} is not in the order-r subgroup")
+        problem = point_problem(arr, group, allow_infinity)
+        if problem:
+            self.fail(f"{SECTION_NAMES[section]} (section {section}) point "
+                      f"{start + problem[0]}{problem[1]}")
 
     # named accessors
     def tau_g1(self, count: int) -> np.ndarray:
@@ -584,7 +591,7 @@ def _public_rows(r1cs, point_offset=0):
     return wires, r1cs.n_constraints + wires + point_offset, ints_to_limbs([1] * k)
 
 
-def start_phase2(r1cs, ptau_path, commitment: bool = False):
+def start_phase2(r1cs, ptau_path, commitment: bool = False, zkey_h: bool = True):
     """The initial key of phase 2 for `r1cs` from the powers-of-tau file `ptau_path` (a path
     or a `PtauFile`): what `snarkjs groth16 setup circuit.r1cs file.ptau` writes, point for
     point, with gamma = delta = 1 (and eta = 1 with `commitment`).  INSECURE until someone
@@ -599,7 +606,9 @@ def start_phase2(r1cs, ptau_path, commitment: bool = False):
     file's powers of tau with `check_proving_key`, so an inconsistent file (Lagrange sections
     that do not match its powers, a wrong alpha or beta section) gives a PtauError and never
     a key.  `commitment`: the key also keeps the powers tau_g1 (2n - 1) and tau_g2 ([1]_2,
-    [tau]_2), as `setup(..., commitment=True)`."""
+    [tau]_2), as `setup(..., commitment=True)`.  `zkey_h=False` leaves snarkjs' H section
+    out (h_odd None): a key that is proven with here and never written as a .zkey does not
+    need it, and from an unprepared file it costs a group inverse NTT of 2n points."""
     from .phase2 import Phase2Key, Transcript, circuit_hash
 
     ptau = ptau_path if isinstance(ptau_path, PtauFile) else read_ptau(ptau_path)
@@ -622,17 +631,18 @@ def start_phase2(r1cs, ptau_path, commitment: bool = False):
     alpha_g1, beta_g1, beta_g2 = ptau.alpha_tau_g1(1)[0], ptau.beta_tau_g1(1)[0], ptau.beta_g2()
     if ptau.prepared:
         lag, lag_g2, lag_alpha, lag_beta = (ptau.lagrange(s, log_n) for s in LAGRANGE_SECTIONS)
-        lag_2n = ptau.lagrange_top(log_n + 1)
     else:
         lag = group_intt(G1, tau_g1[:n])
         lag_g2 = group_intt(G2, ptau.tau_g2(n))
         lag_alpha = group_intt(G1, ptau.alpha_tau_g1(n))
         lag_beta = group_intt(G1, ptau.beta_tau_g1(n))
-        lag_2n = None
-    if lag_2n is None:      # the 2n domain from the 2n - 1 powers padded with a zero
-        lag_2n = group_intt(G1, np.concatenate([tau_g1[:2 * n - 1],
-                                                np.zeros((1, 2, 4), np.uint64)]))
-    h_odd = np.ascontiguousarray(lag_2n[1::2])
+    h_odd = None
+    if zkey_h:
+        lag_2n = ptau.lagrange_top(log_n + 1) if ptau.prepared else None
+        if lag_2n is None:      # the 2n domain from the 2n - 1 powers padded with a zero
+            lag_2n = group_intt(G1, np.concatenate([tau_g1[:2 * n - 1],
+                                                    np.zeros((1, 2, 4), np.uint64)]))
+        h_odd = np.ascontiguousarray(lag_2n[1::2])
 
     nw, k = r1cs.n_wires, r1cs.n_public + 1
     a_trip = _join(_triplets(r1cs.A), _public_rows(r1cs))

@@ -46,9 +46,8 @@ import numpy as np
 
 from hpc_zkfl.algebra.constants import FR_TWO_ADICITY, P, R, fr_root_of_unity
 from hpc_zkfl.algebra.curve import G1, G2
-from hpc_zkfl.algebra.fields import FQ, FR
+from hpc_zkfl.algebra.fields import FR
 from hpc_zkfl.algebra.limbs import ints_to_limbs
-from hpc_zkfl.algebra.subgroup import g2_in_subgroup
 from hpc_zkfl.circuit._kernels import row_sums
 
 from . import phase2 as _phase2
@@ -67,6 +66,7 @@ SECTION_NAMES = {HEADER: "header", GROTH_HEADER: "Groth16 header", IC: "IC",
                  CONTRIBUTIONS: "contributions"}
 GROTH_HEADER_BYTES = 4 + N8 + 4 + N8 + 12 + 3 * G1_BYTES + 3 * G2_BYTES
 COEFF_BYTES = 12 + N8
+_COEFF_DTYPE = np.dtype([("idx", "<u4", (3,)), ("v", "<u8", (4,))])  # matrix, row, wire | value
 
 
 class ZkeyError(ValueError):
@@ -85,7 +85,6 @@ class Zkey:
     coeff_index: np.ndarray      # (count, 3) uint32: matrix, row, wire
     coeff_values: np.ndarray     # (count, 4) Montgomery Fr
     transcript: _phase2.Transcript
-    coeff_section: bytes = b""   # section 4 as read, for writing the key on
 
     @property
     def contributions(self) -> tuple:
@@ -127,24 +126,11 @@ class _Reader(_ptau._Reader):
 
     def points(self, data: bytes, group, where: str, allow_infinity: bool) -> np.ndarray:
         size = G1_BYTES if group is G1 else G2_BYTES
-        count = len(data) // size
         arr = (np.frombuffer(data, dtype="<u8").astype(np.uint64)
-               .reshape((count, 2) + group.coord_shape))
-        if not count:
-            return arr
-        bad = np.flatnonzero(~FQ.is_canonical(arr.reshape(-1, 4)).reshape(count, -1).all(axis=1))
-        if bad.size:
-            self.fail(f"{where} point {int(bad[0])}: a coordinate is not below q")
-        finite = arr.reshape(count, -1).any(axis=1)
-        if not allow_infinity and not finite.all():
-            self.fail(f"{where} point {int(np.flatnonzero(~finite)[0])} is the point at infinity")
-        bad = np.flatnonzero(~(group.on_curve(arr) | ~finite))
-        if bad.size:
-            self.fail(f"{where} point {int(bad[0])} is not on the curve")
-        if group is G2 and self.subgroup_check:     # G1 has cofactor 1: on the curve is in it
-            bad = np.flatnonzero(~(g2_in_subgroup(arr) | ~finite))
-            if bad.size:
-                self.fail(f"{where} point {int(bad[0])} is not in the order-r subgroup")
+               .reshape((len(data) // size, 2) + group.coord_shape))
+        problem = _ptau.point_problem(arr, group, allow_infinity, self.subgroup_check)
+        if problem:
+            self.fail(f"{where} point {problem[0]}{problem[1]}")
         return arr
 
 
@@ -215,8 +201,7 @@ def read_zkey(path, convert_h: bool = True, subgroup_check: bool = True) -> Zkey
         (count,) = struct.unpack_from("<I", raw)
         if 4 + count * COEFF_BYTES != len(raw):
             rd.fail(f"coefficients section declares {count} entries in {len(raw)} bytes")
-        entries = np.frombuffer(raw, dtype=np.dtype([("idx", "<u4", (3,)), ("v", "<u8", (4,))]),
-                                offset=4)
+        entries = np.frombuffer(raw, dtype=_COEFF_DTYPE, offset=4)
         index = entries["idx"].astype(np.int64)
         if count and ((index[:, 0] > 1).any() or (index[:, 1] >= n).any()
                       or (index[:, 2] >= n_vars).any()):
@@ -232,7 +217,7 @@ def read_zkey(path, convert_h: bool = True, subgroup_check: bool = True) -> Zkey
     vk = VerifyingKey(alpha1, beta2, gamma2, delta2, ic)
     pk = ProvingKey(vk, beta1, delta1, a_q, b1_q, b2_q, _h_query(h_s) if convert_h else None,
                     l_q, _n_constraints(index, n_public, n), n)
-    return Zkey(path, pk, h_s, index.astype(np.uint32), coeffs, transcript, bytes(raw))
+    return Zkey(path, pk, h_s, index.astype(np.uint32), coeffs, transcript)
 
 
 def _transcript(rd, data: bytes, delta1):
@@ -312,16 +297,15 @@ def _merged(index, values):
 
 
 # ---- writing ----------------------------------------------------------------------------------
-def _points_bytes(points) -> bytes:
-    return np.ascontiguousarray(points, dtype="<u8").tobytes()
-
-
-def coefficient_section(r1cs) -> bytes:
-    """Section 4 as `snarkjs groth16 setup` writes it from this circuit: per constraint its A
-    then its B terms (matrix, row, wire, v R^2 mod r), then the public rows m + i (A, wire i,
-    1).  The same bytes as snarkjs' when the .r1cs lists each row's terms sorted by wire
-    without repeats, as circom writes them."""
-    from hpc_zkfl.algebra.fields import FR as _FR
+def coefficient_section(circuit) -> bytes:
+    """Section 4 for `circuit`: a constraint system, as `snarkjs groth16 setup` writes it --
+    per constraint its A then its B terms (matrix, row, wire, v R^2 mod r), then the public
+    rows m + i (A, wire i, 1); the same bytes as snarkjs' when the .r1cs lists each row's terms
+    sorted by wire without repeats, as circom writes them -- or a `Zkey`, whose own entries
+    give back the bytes it was read from."""
+    if isinstance(circuit, Zkey):
+        return _encode_coefficients(circuit.coeff_index, circuit.coeff_values)
+    r1cs = circuit
     parts = []
     for which, mat in ((0, r1cs.A), (1, r1cs.B)):
         rows = np.repeat(np.arange(mat.n_rows, dtype=np.int64), np.diff(mat.indptr))
@@ -336,21 +320,27 @@ def coefficient_section(r1cs) -> bytes:
     rows = np.concatenate([rows[order], r1cs.n_constraints + np.arange(k)])
     matrix = np.concatenate([matrix, np.zeros(k, np.int64)])
     wires = np.concatenate([wires, np.arange(k)])
-    values = np.concatenate([values, np.broadcast_to(_FR.encode([1]), (k, 4))])
-    # our coefficients are v R (Montgomery); snarkjs stores v R^2: one Montgomery product
-    # (x y / R) with the limbs of R^2, i.e. the Montgomery form of R
-    r_squared = _FR.encode([pow(2, 256, R)])
-    values = _FR.mul(np.ascontiguousarray(values), np.broadcast_to(r_squared, values.shape).copy())
-    entries = np.zeros(len(rows), dtype=np.dtype([("idx", "<u4", (3,)), ("v", "<u8", (4,))]))
-    entries["idx"] = np.stack([matrix, rows, wires], axis=1)
-    entries["v"] = values
-    return struct.pack("<I", len(rows)) + entries.tobytes()
+    values = np.concatenate([values, np.broadcast_to(FR.encode([1]), (k, 4))])
+    return _encode_coefficients(np.stack([matrix, rows, wires], axis=1), values)
+
+
+def _encode_coefficients(index, values) -> bytes:
+    """count u32 | (matrix, row, wire, value) entries, from Montgomery values (v R): snarkjs
+    stores v R^2, one Montgomery product (x y / R) with the limbs of R^2, i.e. the Montgomery
+    form of R."""
+    values = np.ascontiguousarray(values, dtype=np.uint64)
+    r_squared = np.broadcast_to(FR.encode([pow(2, 256, R)]), values.shape).copy()
+    entries = np.zeros(len(index), dtype=_COEFF_DTYPE)
+    entries["idx"] = index
+    entries["v"] = FR.mul(values, r_squared) if len(index) else values
+    return struct.pack("<I", len(index)) + entries.tobytes()
 
 
 def write_zkey(path, key, circuit) -> None:
     """Write `key` (a `phase2.Phase2Key` with snarkjs' H, from `ptau.start_phase2`, a
     contribution or `Zkey.phase2_key`) as a snarkjs .zkey, its coefficient section from
-    `circuit`: the constraint system, or the section's bytes (`Zkey.coeff_section`).
+    `circuit`: the constraint system, or the `Zkey` the key was read from
+    (`coefficient_section`).
     Sections in the order snarkjs writes them.  Keys with eta or commitment steps
     (two-aggregator keys) have no .zkey form: ValueError."""
     pk, t = key.pk, key.transcript
@@ -363,18 +353,18 @@ def write_zkey(path, key, circuit) -> None:
     header = (struct.pack("<I", N8) + P.to_bytes(N8, "little") + struct.pack("<I", N8)
               + R.to_bytes(N8, "little")
               + struct.pack("<III", pk.n_wires, pk.n_public, pk.domain_size)
-              + b"".join(_points_bytes(p) for p in (vk.alpha_g1, pk.beta_g1, vk.beta_g2,
+              + b"".join(_phase2.lem_bytes(p) for p in (vk.alpha_g1, pk.beta_g1, vk.beta_g2,
                                                     vk.gamma_g2, pk.delta_g1, vk.delta_g2)))
     sections = {
         HEADER: struct.pack("<I", 1),
         GROTH_HEADER: header,
-        IC: lambda: _points_bytes(vk.gamma_abc_g1),
-        COEFFS: (circuit if isinstance(circuit, bytes) else lambda: coefficient_section(circuit)),
-        A: lambda: _points_bytes(pk.a_query),
-        B1: lambda: _points_bytes(pk.b_g1_query),
-        B2: lambda: _points_bytes(pk.b_g2_query),
-        C: lambda: _points_bytes(pk.l_query),
-        H: lambda: _points_bytes(key.h_odd),
+        IC: lambda: _phase2.lem_bytes(vk.gamma_abc_g1),
+        COEFFS: lambda: coefficient_section(circuit),
+        A: lambda: _phase2.lem_bytes(pk.a_query),
+        B1: lambda: _phase2.lem_bytes(pk.b_g1_query),
+        B2: lambda: _phase2.lem_bytes(pk.b_g2_query),
+        C: lambda: _phase2.lem_bytes(pk.l_query),
+        H: lambda: _phase2.lem_bytes(key.h_odd),
         CONTRIBUTIONS: t.mpc_bytes(),
     }
     # snarkjs' order: `groth16 setup` (no contribution) and `zkey contribute` differ

@@ -277,11 +277,10 @@ def _receive_key(comm, fed):
     _, data = _receive_from_root(comm, {Kind.SETUP: wire.setup_frame_size(key_size)})
     ranks_on_host, key, transcript = wire.decode_setup(data, key_size)
     if fed.proofs:
-        from hpc_zkfl.fl.ceremony import transcript_from_bytes
-        from hpc_zkfl.groth16.formats import pk_from_bytes
+        from hpc_zkfl.fl.ceremony import key_from_bytes
         # In private mode the key is checked (G2 subgroups included) before any proof.
-        fed = fed.with_key(pk_from_bytes(key, subgroup_check=fed.private),
-                           transcript_from_bytes(transcript))
+        received = key_from_bytes(key, transcript, subgroup_check=fed.private)
+        fed = fed.with_key(received.pk, received.transcript)
     return fed, ranks_on_host
 
 
@@ -289,15 +288,12 @@ def _helper_contributes(comm, fed):
     """The helper's turn in the run's phase 2 (fl/ceremony.py): the leader's key in
     CEREMONY, back with the helper's contribution in CONTRIBUTED, and the helper's
     attestation to every node rank in ATTEST."""
-    from hpc_zkfl.fl.ceremony import helper_turn, transcript_from_bytes
-    from hpc_zkfl.groth16.formats import pk_from_bytes, pk_to_bytes
-    from hpc_zkfl.groth16.phase2 import Phase2Key
+    from hpc_zkfl.fl.ceremony import helper_turn, key_from_bytes
+    from hpc_zkfl.groth16.formats import pk_to_bytes
 
     key_size = _key_size(fed)
     _, data = _receive_from_root(comm, {Kind.CEREMONY: wire.keyed_frame_size(key_size)})
-    key, transcript = wire.decode_keyed(data, Kind.CEREMONY, key_size)
-    leader_key = Phase2Key(pk_from_bytes(key, subgroup_check=True),
-                           transcript_from_bytes(transcript))
+    leader_key = key_from_bytes(*wire.decode_keyed(data, Kind.CEREMONY, key_size))
     mine, attestation = helper_turn(fed.with_key(leader_key.pk, leader_key.transcript),
                                     leader_key)
     _send(comm, Kind.CONTRIBUTED, wire.encode_keyed(Kind.CONTRIBUTED, pk_to_bytes(mine.pk),
@@ -628,9 +624,8 @@ class _Root:
     def _helper_turn(self, key):
         """The helper's contribution to the leader's key (fl/ceremony.py), over CEREMONY and
         CONTRIBUTED, within the round deadline; the caller checks what comes back."""
-        from hpc_zkfl.fl.ceremony import transcript_from_bytes
-        from hpc_zkfl.groth16.formats import pk_from_bytes, pk_to_bytes
-        from hpc_zkfl.groth16.phase2 import Phase2Key
+        from hpc_zkfl.fl.ceremony import key_from_bytes
+        from hpc_zkfl.groth16.formats import pk_to_bytes
 
         data = pk_to_bytes(key.pk)
         self._isend(HELPER_RANK, Kind.CEREMONY,
@@ -640,9 +635,7 @@ class _Root:
         if got is None:
             raise RuntimeError(f"the helper (rank {HELPER_RANK}) did not contribute to the key "
                                f"within the deadline ({self.cfg.run.round_deadline_s:g} s)")
-        pk_bytes, transcript = wire.decode_keyed(got, Kind.CONTRIBUTED, len(data))
-        return Phase2Key(pk_from_bytes(pk_bytes, subgroup_check=True),
-                         transcript_from_bytes(transcript))
+        return key_from_bytes(*wire.decode_keyed(got, Kind.CONTRIBUTED, len(data)))
 
     def _refuse_nodes_of(self, rank: int, why: str):
         for i, r in enumerate(self.owner):
