@@ -60,7 +60,8 @@ class FederatedNode:
         from hpc_zkfl.groth16.formats import proof_to_bytes
         proof = proof_to_bytes(prove(fed.proving_key, fed.statement.r1cs, wit.witness,
                                      backend=fed.backend))
-        return NodeMessage(t, node_id, u, proof, t1 - t0, time.perf_counter() - t1)
+        return NodeMessage(t, node_id, u, proof, t1 - t0, time.perf_counter() - t1,
+                           update_low=fed.statement.update_low(wit))
 
     def step(self, t: int, w, w_previous=None) -> NodeMessage:
         """The message this node sends in round t for the global model w (w_previous: the
@@ -80,7 +81,7 @@ class FederatedNode:
             self._previous = msg
             # A replayer relabels the header: otherwise the root would not even look at it.
             return NodeMessage(t, self.id, old.update, old.proof, msg.local_seconds,
-                               msg.prove_seconds, old.refused)
+                               msg.prove_seconds, old.refused, old.update_low)
         if kind == "malformed":
             msg.proof = corrupt_proof_bytes(msg.proof, fed.node_rng(t, self.id, 1))
             return msg

@@ -61,11 +61,12 @@ class RoundOutcome:
     refused: dict = None                # node -> why its own computation refused (NO_PROOF)
 
 
-def _decodable_update(msg: NodeMessage, n_params: int):
-    u = msg.update
-    if not isinstance(u, np.ndarray) or u.shape != (n_params,) or u.dtype != np.int64:
+def _int64_vector(v, n_params: int):
+    """v when it is an int64 vector of n_params entries (an update, or its low bits), else
+    None."""
+    if not isinstance(v, np.ndarray) or v.shape != (n_params,) or v.dtype != np.int64:
         return None
-    return u
+    return v
 
 
 def _feasible(step: ServerStep, n: int):
@@ -110,7 +111,7 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
             reason[i] = RejectReason.WRONG_ROUND_OR_NODE if isinstance(msg, NodeMessage) \
                 else RejectReason.MALFORMED
             continue
-        u = _decodable_update(msg, spec.n_params)
+        u = _int64_vector(msg.update, spec.n_params)
         if u is None:
             reason[i] = RejectReason.MALFORMED
             continue
@@ -119,9 +120,13 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
             reason[i] = RejectReason.NO_PROOF
             refused[i] = msg.refused
             continue
-        if fed.proofs and spec.verifier_checks_update and fed.statement.check_update(u):
-            reason[i] = RejectReason.INVALID_PROOF      # the statement's own part fails
-            continue
+        if fed.proofs and spec.verifier_checks_update:
+            if _int64_vector(msg.update_low, spec.n_params) is None:
+                reason[i] = RejectReason.MALFORMED      # no low bits of the exact update
+                continue
+            if fed.statement.check_update(u, msg.update_low):
+                reason[i] = RejectReason.INVALID_PROOF  # the statement's own part fails
+                continue
         updates[i] = u
 
     t0 = time.perf_counter()
@@ -136,7 +141,8 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
             if spec.data_binding and c is None:
                 reason[i] = RejectReason.UNREGISTERED        # no registered dataset
                 continue
-            items.append((fed.statement.public_signals(t, i, w, u, commitment=c), proof))
+            low = messages[i].update_low if spec.verifier_checks_update else None
+            items.append((fed.statement.public_signals(t, i, w, u, commitment=c, low=low), proof))
             owners.append(i)
         verify_batch(fed, items, owners, reason, verify_time, t0)
         updates = {i: u for i, u in updates.items() if reason[i] == RejectReason.ACCEPTED}

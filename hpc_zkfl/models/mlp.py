@@ -41,18 +41,26 @@ def logits_ref(spec, params, X) -> np.ndarray:
     return _logits_from_hidden(spec, params, h)
 
 
+def gradient_frac_bits(spec) -> dict:
+    """{name: fractional bits of its exact gradient} (a function of the statement alone)."""
+    q, f = spec.features.frac_bits, spec.fixed_point.frac_bits
+    fp = sigmoid_out_frac_bits(spec.fixed_point)
+    return {"W1": f + q, "b1": f + q, "W2": fp + f, "b2": fp + f}
+
+
 def gradient_ref(spec, params, X, Y) -> dict:
     fmt, q, f = spec.fixed_point, spec.features.frac_bits, spec.fixed_point.frac_bits
+    bits = gradient_frac_bits(spec)
     fp = sigmoid_out_frac_bits(fmt)
     h, mask = _hidden_ref(spec, params, X)
     p = sigmoid_ref(_logits_from_hidden(spec, params, h), fmt, what="logit")
     d2 = p - (np.asarray(Y, dtype=np.int64) << fp)
     t = truncate_ref(exact_matmul(d2, params["W2"]), fp, fmt, what="backpropagated error")
     d1 = t * mask
-    return {"W1": (exact_matmul(d1.T, X), f + q),
-            "b1": (d1.astype(object).sum(axis=0) << q, f + q),
-            "W2": (exact_matmul(d2.T, h), fp + f),
-            "b2": (d2.astype(object).sum(axis=0) << f, fp + f)}
+    return {"W1": (exact_matmul(d1.T, X), bits["W1"]),
+            "b1": (d1.astype(object).sum(axis=0) << q, bits["b1"]),
+            "W2": (exact_matmul(d2.T, h), bits["W2"]),
+            "b2": (d2.astype(object).sum(axis=0) << f, bits["b2"])}
 
 
 def gradient_circuit(cs, spec, params, X, Y) -> dict:
@@ -72,7 +80,8 @@ def gradient_circuit(cs, spec, params, X, Y) -> dict:
                     hj, mj = relu(cs, pre, fmt, label=f"relu {j}")
                     h.append(hj)
                     mask.append(mj)
-            d2 = output_errors_circuit(cs, spec, W2, b2, h, y, f)
+            # relu outputs lie in [0, 2^(T-1)): the bound of the output layer's inputs
+            d2 = output_errors_circuit(cs, spec, W2, b2, h, y, f, 1 << (fmt.total_bits - 1))
             with cs.scope("backward"):
                 d1 = []
                 for j in range(H):
@@ -90,7 +99,9 @@ def gradient_circuit(cs, spec, params, X, Y) -> dict:
         G_W2 = [[cs.sum([cs.mul(d2s[i][k], hs[i][j]) for i in range(B)]) for j in range(H)]
                 for k in range(K)]
         G_b2 = [cs.sum([d2s[i][k] for i in range(B)]) * (1 << f) for k in range(K)]
-    return {"W1": (G_W1, f + q), "b1": (G_b1, f + q), "W2": (G_W2, fp + f), "b2": (G_b2, fp + f)}
+    bits = gradient_frac_bits(spec)
+    return {"W1": (G_W1, bits["W1"]), "b1": (G_b1, bits["b1"]), "W2": (G_W2, bits["W2"]),
+            "b2": (G_b2, bits["b2"])}
 
 
-__all__ = ["gradient_circuit", "gradient_ref", "logits_ref"]
+__all__ = ["gradient_circuit", "gradient_frac_bits", "gradient_ref", "logits_ref"]

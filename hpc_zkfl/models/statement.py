@@ -8,9 +8,22 @@ Private: the batch (X, Y) and, with data binding, each sample's Merkle path.  Th
    booleans summing to one, or one boolean for binary data);
 2. with data binding: every sample is a leaf of the Merkle tree with root c_i (the leaf is
    Poseidon of the sample's packed feature bits and its class, see `sample_leaf`);
-3. u = F(w_t, X, Y) bit for bit: u = floor(-c * G / 2^s), G the model's exact summed loss
-   gradient and c / 2^s' = learning_rate / batch_size (`StatementSpec.step_constant`);
+3. u = F(w_t, X, Y) bit for bit: u = floor(U / 2^s) for the exact update U = -c * G, G the
+   model's exact summed loss gradient and c / 2^s' = learning_rate / batch_size
+   (`StatementSpec.step_constant`; s per parameter, `update_shifts`);
 4. ||u||^2 <= B^2.
+
+Where the update is public (`StatementSpec.verifier_checks_update`, public mode) the public
+input is the exact U, not u: the circuit proves U = -c G (one linear constraint a parameter)
+and the verifier derives u = floor(U / 2^s) itself.  A node sends u and its low bits
+rho = U - 2^s u; the verifier checks 0 <= rho < 2^s, u's fixed-point range and ||u|| <= B on
+the values it holds (`NodeStatement.check_update`) and forms U = 2^s u + rho for the
+pairing.  Sound because U is a sum of products of range-checked values (well below r / 2),
+so U = -c G holds over the integers, and (u, rho) with rho in [0, 2^s) is the one
+decomposition of U, u = floor(-c G / 2^s) exactly as with the truncation in the circuit,
+whose 2^s remainder range check and quotient range check per parameter are no longer needed.
+Committed updates (two aggregators) keep u as the public input, with both range checks and
+the norm bound in the circuit.
 
 t and i take part in no constraint, yet the proof binds them: the Groth16 QAP adds one row
 per public input (`hpc_zkfl.groth16.r1cs_to_qap`), so a proof for (t, i) fails for any other.
@@ -25,8 +38,8 @@ import numpy as np
 
 from hpc_zkfl.algebra.constants import R
 from hpc_zkfl.circuit import ConstraintSystem
-from hpc_zkfl.circuit.fixedpoint import (FixedPointRangeError, check_range, floor_shift, in_range,
-                                         norm_bound, truncate)
+from hpc_zkfl.circuit.fixedpoint import (FixedPointRangeError, check_range, floor_shift,
+                                         from_field, in_range, norm_bound, truncate)
 
 from . import linear, mlp
 from .binding import bind_samples, binding_inputs
@@ -34,8 +47,22 @@ from .spec import StatementSpec
 
 _MODEL_MODULES = {"logistic": linear, "ovr": linear, "mlp": mlp}
 
+# The low bits rho of an exact update travel as int64 (`NodeMessage.update_low`).
+MAX_UPDATE_SHIFT = 62
+
+
 class NormBoundError(FixedPointRangeError):
     """The update's norm exceeds the statement's bound B: no proof can exist."""
+
+
+def update_shifts(spec: StatementSpec) -> np.ndarray:
+    """s per parameter (flat layout): u = floor(U / 2^s) for the exact update U = -c G, G
+    with the model's gradient fractional bits, c with `step_constant`'s."""
+    g_bits = _MODEL_MODULES[spec.model].gradient_frac_bits(spec)
+    _, c_bits = spec.step_constant()
+    return np.concatenate([np.full(math.prod(shape), g_bits[name] + c_bits -
+                                   spec.fixed_point.frac_bits, dtype=np.int64)
+                           for name, shape in spec.param_shapes()])
 
 
 # --- parameters and labels -----------------------------------------------------------------
@@ -105,26 +132,37 @@ def predict_ref(spec: StatementSpec, w, X) -> np.ndarray:
     return np.argmax(z.astype(np.float64) if z.dtype == object else z, axis=1)
 
 
-def update_ref(spec: StatementSpec, w, X, labels) -> np.ndarray:
-    """u = F(w, X, Y): the fixed-point update the statement proves (int64, f fractional
-    bits).  Raises FixedPointRangeError when some value leaves its range and NormBoundError
-    when ||u|| > B: in both cases no proof exists."""
+def exact_update_ref(spec: StatementSpec, w, X, labels) -> tuple:
+    """(u, rho): the update u of `update_ref` and the low bits rho = U - 2^s u in [0, 2^s) of
+    the exact update U = -c G (int64 each; s from `update_shifts`)."""
     fmt = spec.fixed_point
     X, Y = check_batch(spec, X, labels)
     params = unflatten(spec, fmt.check(w, what="model parameter"))
     grads = _MODEL_MODULES[spec.model].gradient_ref(spec, params, X, Y)
     c, c_bits = spec.step_constant()
-    parts = []
+    parts, lows = [], []
     for name, _ in spec.param_shapes():
         G, g_bits = grads[name]
-        step = floor_shift(-c * np.asarray(G, dtype=object), g_bits + c_bits - fmt.frac_bits)
-        parts.append(fmt.check(step, what=f"update of {name}").reshape(-1))
+        shift = g_bits + c_bits - fmt.frac_bits
+        exact = -c * np.asarray(G, dtype=object).reshape(-1)
+        step = floor_shift(exact, shift)
+        parts.append(fmt.check(step, what=f"update of {name}"))
+        lows.append(exact - (step << shift))
     u = np.concatenate(parts)
     norm_sq = int(np.sum(u.astype(object) ** 2))
     if norm_sq > spec.norm_bound_sq():
         raise NormBoundError(f"||u|| = {math.sqrt(norm_sq) / fmt.one:.6g} exceeds the bound "
                              f"B = {spec.norm_bound:.6g}")
-    return u
+    low = np.concatenate(lows)
+    return u, (low.astype(np.int64) if max(int(update_shifts(spec).max()), 0) <= MAX_UPDATE_SHIFT
+               else low)
+
+
+def update_ref(spec: StatementSpec, w, X, labels) -> np.ndarray:
+    """u = F(w, X, Y): the fixed-point update the statement proves (int64, f fractional
+    bits).  Raises FixedPointRangeError when some value leaves its range and NormBoundError
+    when ||u|| > B: in both cases no proof exists."""
+    return exact_update_ref(spec, w, X, labels)[0]
 
 
 # --- the circuit ---------------------------------------------------------------------------
@@ -136,6 +174,16 @@ def _nested(flat_vars, shape):
     return [list(flat_vars[r * cols:(r + 1) * cols]) for r in range(shape[0])]
 
 
+def _shaped(spec, flat_vars) -> dict:
+    """{name: nested lists of wires} of a flat parameter-layout vector of wires."""
+    out, at = {}, 0
+    for name, shape in spec.param_shapes():
+        size = math.prod(shape)
+        out[name] = _nested(flat_vars[at:at + size], shape)
+        at += size
+    return out
+
+
 def _flat(nested):
     return [v for row in nested for v in row] if nested and isinstance(nested[0], list) else list(nested)
 
@@ -143,12 +191,18 @@ def _flat(nested):
 def build_circuit(spec: StatementSpec, cs: ConstraintSystem = None) -> ConstraintSystem:
     """The statement's constraint system (not compiled)."""
     cs = cs or ConstraintSystem()
+    if spec.verifier_checks_update:
+        shift = int(update_shifts(spec).max())
+        if shift > MAX_UPDATE_SHIFT:
+            raise ValueError(f"learning_rate / batch_size = {spec.learning_rate / spec.batch_size:g} "
+                             f"puts the exact update {shift} bits below u, more than the "
+                             f"{MAX_UPDATE_SHIFT} its low bits travel in; raise the learning rate")
     fmt, K, D, B = spec.fixed_point, spec.n_outputs, spec.n_features, spec.batch_size
     cs.public_input("round")
     cs.public_input("node")
     commitment = cs.public_input("commitment") if spec.data_binding else None
     w_vars = cs.public_inputs("w", spec.n_params)
-    u_vars = cs.public_inputs("u", spec.n_params)
+    u_vars = cs.public_inputs("u_exact" if spec.verifier_checks_update else "u", spec.n_params)
     x_vars = cs.private_inputs("x", B * D)
     y_vars = cs.private_inputs("y", B * K)
     X = [x_vars[b * D:(b + 1) * D] for b in range(B)]
@@ -168,31 +222,30 @@ def build_circuit(spec: StatementSpec, cs: ConstraintSystem = None) -> Constrain
         with cs.scope("binding"):
             bind_samples(cs, spec, feature_bits, Y, commitment)
 
-    params, at = {}, 0
-    for name, shape in spec.param_shapes():
-        size = math.prod(shape)
-        params[name] = _nested(w_vars[at:at + size], shape)
-        at += size
-    grads = _MODEL_MODULES[spec.model].gradient_circuit(cs, spec, params, X, Y)
-
-    # u = floor(-c G / 2^shift) by its remainder.  The quotient's range check and the norm
-    # bound stay in the circuit unless the verifier checks them on the public u itself
-    # (spec.verifier_checks_update, `NodeStatement.check_update`): with |u| < 2^(T-1) known
-    # to the verifier, x - u 2^shift in [0, 2^shift) still has the one solution
-    # u = floor(x / 2^shift): x is a sum of products of range-checked values, a few dozen
-    # bits, so nothing wraps around r.
-    in_circuit = not spec.verifier_checks_update
+    params = _shaped(spec, w_vars)
+    module = _MODEL_MODULES[spec.model]
+    # Committed u (two aggregators): u = floor(-c G / 2^shift) by its remainder, the quotient's
+    # range check and the norm bound.  Public U (spec.verifier_checks_update): U = -c G, linear
+    # constraints only; the verifier derives u and checks the rest (module docstring).
+    exact = spec.verifier_checks_update
     bound_sq = spec.norm_bound_sq()         # ValueError for a bound beyond Fr, in either mode
     c, c_bits = spec.step_constant()
+    if exact and hasattr(module, "exact_update_circuit"):
+        module.exact_update_circuit(cs, spec, params, X, Y, _shaped(spec, u_vars), c)
+        return cs
+    grads = module.gradient_circuit(cs, spec, params, X, Y)
     with cs.scope("update"):
         at = 0
         for name, shape in spec.param_shapes():
             G, g_bits = grads[name]
             for j, g in enumerate(_flat(G)):
-                truncate(cs, -c * g, g_bits + c_bits - fmt.frac_bits, fmt, out=u_vars[at + j],
-                         check_output=in_circuit, label=f"{name}[{j}]")
+                if exact:
+                    cs.assert_equal(u_vars[at + j], -c * g, label=f"{name}[{j}] exact")
+                else:
+                    truncate(cs, -c * g, g_bits + c_bits - fmt.frac_bits, fmt,
+                             out=u_vars[at + j], label=f"{name}[{j}]")
             at += math.prod(shape)
-    if in_circuit:
+    if not exact:
         norm_bound(cs, u_vars, bound_sq)
     return cs
 
@@ -219,6 +272,8 @@ def constraint_breakdown(descriptions) -> dict:
             roles["relu"] += 1
         elif parts[0] == "norm bound":
             roles["norm bound"] += 1
+        elif parts[0] == "update":
+            roles["exact update"] += 1
         else:
             roles["products"] += 1
     out = dict(roles)
@@ -234,6 +289,7 @@ class NodeStatement:
         cs = build_circuit(spec)
         self.r1cs, self.solver = cs.compile()
         self.breakdown = constraint_breakdown(cs.descriptions)
+        self._shifts = update_shifts(spec)
 
     @property
     def n_constraints(self) -> int:
@@ -246,15 +302,27 @@ class NodeStatement:
         n = self.r1cs.n_public
         return list(range(n - self.spec.n_params, n))
 
-    def check_update(self, u):
+    @property
+    def update_shifts(self) -> np.ndarray:
+        """s per parameter: u = floor(U / 2^s) for the exact update U (`update_shifts`)."""
+        return self._shifts
+
+    def check_update(self, u, low=None):
         """The verifier's part of the statement when `spec.verifier_checks_update`: None when
-        u (int64, f fractional bits) lies in the fixed-point range and ||u|| <= B, else why
-        not.  A proof for an update that fails this proves nothing: the circuit then leaves
-        these two checks to whoever verifies it (the root does, before any pairing)."""
-        fmt = self.spec.fixed_point
+        u (int64, f fractional bits) lies in the fixed-point range, ||u|| <= B and its low
+        bits `low` (int64) lie in [0, 2^s), else why not.  A proof for an update that fails
+        this proves nothing: the circuit leaves these checks to whoever verifies it (the root
+        does, before any pairing)."""
+        fmt, n = self.spec.fixed_point, self.spec.n_params
         u = np.asarray(u)
-        if u.shape != (self.spec.n_params,):
-            return f"an update of shape {u.shape}, expected ({self.spec.n_params},)"
+        if u.shape != (n,):
+            return f"an update of shape {u.shape}, expected ({n},)"
+        if low is None or not isinstance(low, np.ndarray) or low.shape != (n,) or \
+                low.dtype != np.int64:
+            return f"no int64 low bits of shape ({n},) for the exact update"
+        bad = np.flatnonzero((low < 0) | (np.right_shift(low, self._shifts) != 0))
+        if bad.size:
+            return f"low bits of update entry {int(bad[0])} outside [0, 2^{int(self._shifts[bad[0]])})"
         values = [int(v) for v in u]
         bad = [j for j, v in enumerate(values) if not fmt.lo <= v <= fmt.hi]
         if bad:
@@ -263,8 +331,20 @@ class NodeStatement:
             return f"||u|| exceeds the norm bound B = {self.spec.norm_bound:g}"
         return None
 
-    def public_signals(self, round_index: int, node_id: int, w, u, commitment=None) -> list:
-        """The public signals as the verifier sees them (ints mod r, in wire order)."""
+    def update_low(self, wit) -> np.ndarray:
+        """rho = U - 2^s u (int64) read from a witness's public signals, for the node to send
+        beside u; None when the public input is u itself (committed updates)."""
+        if not self.spec.verifier_checks_update:
+            return None
+        exact = [from_field(v) for v in wit.public_signals[-self.spec.n_params:]]
+        return np.array([v & ((1 << int(s)) - 1) for v, s in zip(exact, self._shifts)],
+                        dtype=np.int64)
+
+    def public_signals(self, round_index: int, node_id: int, w, u, commitment=None,
+                       low=None) -> list:
+        """The public signals as the verifier sees them (ints mod r, in wire order).  Where
+        the update is public (`spec.verifier_checks_update`) `low` holds its low bits and the
+        signals hold U = 2^s u + low (check them first with `check_update`)."""
         values = [round_index, node_id]
         if self.spec.data_binding:
             if commitment is None:
@@ -276,16 +356,30 @@ class NodeStatement:
             vec = np.asarray(vec)
             if vec.shape != (self.spec.n_params,):
                 raise ValueError(f"{name} must have {self.spec.n_params} entries, got {vec.shape}")
-            values.extend(int(v) for v in vec)
+        values.extend(int(v) for v in np.asarray(w))
+        if self.spec.verifier_checks_update:
+            if low is None or np.shape(low) != (self.spec.n_params,):
+                raise ValueError(f"the exact update needs {self.spec.n_params} low bits")
+            values.extend((int(v) << int(s)) + int(r)
+                          for v, s, r in zip(np.asarray(u), self._shifts, np.asarray(low)))
+        elif low is not None:
+            raise ValueError("a committed update has no low bits")
+        else:
+            values.extend(int(v) for v in np.asarray(u))
         return [v % R for v in values]
 
     def witness(self, round_index: int, node_id: int, w, X, labels, binding=None):
         """(u, Witness): the reference update and the witness proving it.  `binding` (data
-        binding only) is the node's `DatasetTree` and the batch's dataset indices."""
-        u = update_ref(self.spec, w, X, labels)
+        binding only) is the node's `DatasetTree` and the batch's dataset indices.  Where the
+        update is public the witness shows the exact U (`update_low` gives its low bits)."""
+        u, low = exact_update_ref(self.spec, w, X, labels)
         X, Y = check_batch(self.spec, X, labels)
-        public = {"round": round_index, "node": node_id, "w": [int(v) for v in w],
-                  "u": [int(v) for v in u]}
+        public = {"round": round_index, "node": node_id, "w": [int(v) for v in w]}
+        if self.spec.verifier_checks_update:
+            public["u_exact"] = [(int(v) << int(s)) + int(r)
+                                 for v, s, r in zip(u, self._shifts, low)]
+        else:
+            public["u"] = [int(v) for v in u]
         private = {"x": [int(v) for v in X.reshape(-1)], "y": [int(v) for v in Y.reshape(-1)]}
         if self.spec.data_binding:
             commitment, extra = binding_inputs(self.spec, binding, X, labels)
@@ -296,5 +390,6 @@ class NodeStatement:
         return u, self.solver.solve(public, private)
 
 
-__all__ = ["NodeStatement", "NormBoundError", "build_circuit", "check_batch", "constraint_breakdown",
-           "flatten", "logits_ref", "one_hot", "predict_ref", "unflatten", "update_ref"]
+__all__ = ["MAX_UPDATE_SHIFT", "NodeStatement", "NormBoundError", "build_circuit", "check_batch",
+           "constraint_breakdown", "exact_update_ref", "flatten", "logits_ref", "one_hot",
+           "predict_ref", "unflatten", "update_ref", "update_shifts"]

@@ -118,7 +118,10 @@ def test_message_bytes_round_trip_and_refusals():
     msg = NodeMessage(3, 7, np.array([1, -2, 3], dtype=np.int64), b"p" * 128, 0.5, 1.5, "")
     back = NodeMessage.from_bytes(msg.to_bytes())
     assert (back.round, back.node, back.proof, back.local_seconds) == (3, 7, b"p" * 128, 0.5)
-    assert back.update.tolist() == [1, -2, 3]
+    assert back.update.tolist() == [1, -2, 3] and back.update_low is None
+    msg.update_low = np.array([0, 5, (1 << 62) - 1], dtype=np.int64)
+    back = NodeMessage.from_bytes(msg.to_bytes())
+    assert back.update_low.dtype == np.int64 and back.update_low.tolist() == [0, 5, (1 << 62) - 1]
     raw = msg.to_bytes()
     for bad in (b"", raw[:10], b"X" + raw[1:], raw[:-1], raw + b"\0"):
         with pytest.raises(ValueError):

@@ -156,43 +156,93 @@ def test_norm_bound_is_enforced():
     assert satisfied(NodeStatement(loose), 1, 2, w, u, X, one_hot(spec, y))
 
 
+def satisfied_exact(st, t, i, w, U, X, Y) -> bool:
+    """Public mode: the circuit with the exact update U as its public input."""
+    public = {"round": t, "node": i, "w": [int(v) for v in w], "u_exact": [int(v) for v in U]}
+    try:
+        st.solver.check(st.solver.solve(public, {"x": [int(v) for v in np.ravel(X)],
+                                                 "y": [int(v) for v in np.ravel(Y)]}))
+    except UnsatisfiedConstraintError:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("name", list(SPECS))
-def test_public_mode_leaves_range_and_norm_to_the_verifier(statements, name):
-    """With u public (spec.verifier_checks_update) the circuit drops the update's quotient
-    range checks and the norm bound; the verifier's `check_update` holds them.  The control:
-    an out-of-range u' (u + 2^-shift mod r at one entry) satisfies that circuit but not the
-    verifier, and the in-circuit statement refuses it."""
+def test_public_mode_proves_the_exact_update(statements, name):
+    """With the update public (spec.verifier_checks_update) the circuit proves U = -c G (rows
+    packed, `hpc_zkfl.circuit.packing`) and the verifier derives u = floor(U / 2^s): no
+    truncation, range check or norm bound per parameter in the circuit, `check_update` holds
+    them.  The control: (u - 1, rho + 2^s)
+    forms the same U, so the circuit accepts it; only the verifier's rho check refuses it."""
     from dataclasses import replace
+
+    from hpc_zkfl.models.statement import exact_update_ref
     spec = replace(SPECS[name], verifier_checks_update=True)
     st, full = NodeStatement(spec), statements[name]
-    fmt = spec.fixed_point
-    assert st.n_constraints <= full.n_constraints - spec.n_params * (fmt.total_bits + 1)
+    fmt, n = spec.fixed_point, spec.n_params
+    assert "norm bound" not in st.breakdown and st.breakdown["exact update"] >= n
+    assert st.n_constraints <= full.n_constraints - n * (fmt.total_bits + 2)
     w, X, y = random_case(spec, 19)
-    u, Y = update_ref(spec, w, X, y), one_hot(spec, y)
-    assert satisfied(st, 1, 2, w, u, X, Y) and st.check_update(u) is None
-    for bad in (u + 1, -u, u * 10):
-        assert not satisfied(st, 1, 2, w, bad, X, Y)
-    # an update whose truncation remainder is >= 1 at entry j, moved by 2^-shift in Fr (the
-    # linear models' gradient has f + 9 + q fractional bits, models/linear.py)
+    (u, low), Y = exact_update_ref(spec, w, X, y), one_hot(spec, y)
+    assert np.array_equal(u, update_ref(spec, w, X, y)) and low.dtype == np.int64
+    s = st.update_shifts
+    assert ((low >= 0) & (np.right_shift(low, s) == 0)).all()
+    U = [(int(a) << int(b)) + int(r) for a, b, r in zip(u, s, low)]
+    assert satisfied_exact(st, 1, 2, w, U, X, Y) and st.check_update(u, low) is None
+    u2, wit = st.witness(1, 2, w, X, y)
+    assert np.array_equal(u2, u) and np.array_equal(st.update_low(wit), low)
+    assert st.public_signals(1, 2, w, u, low=low) == wit.public_signals
+    j = int(np.argmax(u != 0))
+    for bad in ([v + 1 if k == j else v for k, v in enumerate(U)], [-v for v in U],
+                [v + (1 << int(s[j])) if k == j else v for k, v in enumerate(U)]):
+        assert not satisfied_exact(st, 1, 2, w, bad, X, Y)
     if name != "mlp":
-        from hpc_zkfl.circuit.fixedpoint import sigmoid_out_frac_bits
-        _, c_bits = spec.step_constant()
-        g_bits = sigmoid_out_frac_bits(fmt) + spec.features.frac_bits
-        shift = g_bits + c_bits - fmt.frac_bits
-        for j in range(spec.n_params):
-            forged = [int(v) for v in u]
-            forged[j] = (forged[j] + pow(2, -shift, R)) % R
-            if satisfied(st, 1, 2, w, forged, X, Y):
-                break
-        else:
-            pytest.fail("no entry with a non-zero remainder")
-        assert not satisfied(full, 1, 2, w, forged, X, Y)
-        assert "outside the fixed-point range" in st.check_update(np.array(forged, dtype=object))
+        # Rows share products: U' = U + 2^lam at row k and - 1 at row k + 1 (same column)
+        # packs to the same value, so the circuit accepts it; the verifier's bound on U (u
+        # in range) is what refuses it (circuit/packing.py).
+        from hpc_zkfl.circuit.packing import pack_layout
+        from hpc_zkfl.models.linear import update_digit_bits
+        lam, _ = pack_layout(update_digit_bits(spec))
+        K, cols = spec.n_outputs, spec.n_features
+        if K > 1:
+            carried = list(U)
+            carried[0] += 1 << lam                      # W[0][0]
+            carried[cols] -= 1                          # W[1][0]
+            assert satisfied_exact(st, 1, 2, w, carried, X, Y)
+            c_u = np.array([v >> int(b) for v, b in zip(carried, s)], dtype=object)
+            c_low = np.array([v - (int(a) << int(b)) for v, a, b in zip(carried, c_u, s)])
+            assert "outside the fixed-point range" in st.check_update(c_u, c_low.astype(np.int64))
+    # the same U from another decomposition: the verifier's checks are what pin u down
+    u_alt, low_alt = u.copy(), low.copy()
+    u_alt[j] -= 1
+    low_alt[j] += 1 << int(s[j])
+    assert st.public_signals(1, 2, w, u_alt, low=low_alt) == wit.public_signals
+    assert "low bits of update entry" in st.check_update(u_alt, low_alt)
+    assert "low bits" in st.check_update(u, None)
+    assert "low bits" in st.check_update(u, low.astype(np.int32))
+    neg = low.copy()
+    neg[j] = -1
+    assert "low bits of update entry" in st.check_update(u, neg)
+    with pytest.raises(ValueError, match="low bits"):
+        st.public_signals(1, 2, w, u)
+    out = u.copy()
+    out[j] = fmt.hi + 1
+    assert "outside the fixed-point range" in st.check_update(out, low)
     # the norm bound: the circuit no longer holds it, the verifier does
     norm = np.sqrt(np.sum(fmt.decode(u) ** 2))
     tight = NodeStatement(replace(spec, norm_bound=norm * 0.99))
-    assert satisfied(tight, 1, 2, w, u, X, Y)
-    assert "norm bound" in tight.check_update(u)
+    assert satisfied_exact(tight, 1, 2, w, U, X, Y)
+    assert "norm bound" in tight.check_update(u, low)
+
+
+def test_public_mode_refuses_a_shift_beyond_int64():
+    """Low bits travel as int64: a step too small for that is refused when the circuit is
+    built, with a message that says what to change."""
+    from dataclasses import replace
+    spec = replace(SPECS["mlp"], verifier_checks_update=True, learning_rate=1e-12)
+    with pytest.raises(ValueError, match="raise the learning rate"):
+        NodeStatement(spec)
+    NodeStatement(replace(spec, verifier_checks_update=False))       # committed u: no limit
 
 
 def test_groth16_binds_round_node_and_update(statements):

@@ -77,9 +77,10 @@ def result(t, slot, msg: NodeMessage) -> bytes:
 def raw_message(t, node, n_params, local_s=0.1, prove_s=0.1, proof=b"\0" * 128,
                 n_claimed=None, reason=b"") -> bytes:
     """NodeMessage bytes built by hand, so that any field can lie."""
-    head = struct.pack("<8sqqddIII", b"ZKFLMSG1", t, node, local_s, prove_s,
-                       n_params if n_claimed is None else n_claimed, len(proof), len(reason))
-    return head + np.zeros(n_params, dtype="<i8").tobytes() + proof + reason
+    head = struct.pack("<8sqqddIIII", b"ZKFLMSG2", t, node, local_s, prove_s,
+                       n_params if n_claimed is None else n_claimed, n_params, len(proof),
+                       len(reason))
+    return head + np.zeros(2 * n_params, dtype="<i8").tobytes() + proof + reason
 
 
 def identity_proof(honest: NodeMessage) -> bytes:
@@ -142,7 +143,8 @@ def main(mode: str, config: str, marker: str):
             for node in mine:
                 msg = honest[node.id]
                 forged = NodeMessage(t, node.id, np.full(n_params, 1 << 24, dtype=np.int64),
-                                     identity_proof(msg), msg.local_seconds, msg.prove_seconds)
+                                     identity_proof(msg), msg.local_seconds, msg.prove_seconds,
+                                     update_low=msg.update_low)
                 send(Kind.RESULT, result(t, node.id, forged))
             continue
         if mode == "wrong_types":

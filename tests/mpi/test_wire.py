@@ -186,10 +186,10 @@ def test_tags_are_distinct_and_invertible():
     assert all(wire.KIND_OF_TAG[tag] == kind for kind, tag in wire.TAGS.items())
 
 
-def _message_bytes(local_s=0.1, prove_s=0.2, n_proof=128, n_reason=0, n_claimed=None):
-    head = struct.pack("<8sqqddIII", b"ZKFLMSG1", 1, 0, local_s, prove_s,
-                       4 if n_claimed is None else n_claimed, n_proof, n_reason)
-    return head + bytes(32) + bytes(n_proof) + b"r" * n_reason
+def _message_bytes(local_s=0.1, prove_s=0.2, n_proof=128, n_reason=0, n_claimed=None, n_low=4):
+    head = struct.pack("<8sqqddIIII", b"ZKFLMSG2", 1, 0, local_s, prove_s,
+                       4 if n_claimed is None else n_claimed, n_low, n_proof, n_reason)
+    return head + bytes(32 + 8 * n_low) + bytes(n_proof) + b"r" * n_reason
 
 
 @pytest.mark.parametrize("fields,message", [
@@ -200,10 +200,14 @@ def _message_bytes(local_s=0.1, prove_s=0.2, n_proof=128, n_reason=0, n_claimed=
     ({"n_proof": NodeMessage.MAX_PROOF + 1}, "caps"),
     ({"n_reason": NodeMessage.MAX_REASON + 1}, "caps"),
     ({"n_claimed": NodeMessage.MAX_PARAMS + 1}, "caps"),
-    ({"n_claimed": 5}, "length"),
+    ({"n_claimed": 5}, "low bits"),
+    ({"n_claimed": 5, "n_low": 0}, "length"),
+    ({"n_low": 3}, "low bits"),
+    ({"n_low": 8}, "low bits"),
 ])
 def test_node_message_fields_are_bounded(fields, message):
     assert NodeMessage.from_bytes(_message_bytes()).prove_seconds == 0.2
+    assert NodeMessage.from_bytes(_message_bytes(n_low=0)).update_low is None
     with pytest.raises(ValueError, match=message):
         NodeMessage.from_bytes(_message_bytes(**fields))
 
