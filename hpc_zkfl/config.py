@@ -87,6 +87,7 @@ class RunSection:
     output: str = "results/run.h5"
     backend: str = "auto"
     round_deadline_s: float = 600.0
+    prover_table_mib: int = 256     # fixed-base table of the key's H query a proving rank keeps
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ _CHECKS = {
         "output": (lambda v: bool(v.strip()), "a file path"),
         "backend": (lambda v: v in BACKENDS, f"one of {', '.join(BACKENDS)}"),
         "round_deadline_s": _seconds(True, "a week, longer than batch jobs may run"),
+        "prover_table_mib": _ints(0, 1 << 20, "1 TiB; 0 proves without the table"),
     }),
     "data": (DataSection, {
         "dataset": (lambda v: v in DATASETS, f"one of {', '.join(DATASETS)}"),

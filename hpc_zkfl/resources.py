@@ -13,6 +13,7 @@ Peak memory of one rank, in bytes: the larger of two phases, plus the partition'
     build  = BUILD_BASE + BUILD_PER_CONSTRAINT * (constraints - hashing)
                         + BUILD_PER_HASH_CONSTRAINT * hashing
     prove  = PROVE_BASE + PROVE_PER_CONSTRAINT * constraints + PROVE_PER_DOMAIN * domain size
+             + the fixed-base table of the H query (`[run] prover_table_mib` at most)
 
 `build` is the statement's construction (Python objects for every constraint; the data
 binding's Poseidon constraints, `hashing`, carry 254-bit constants and weigh about three times
@@ -124,42 +125,66 @@ def statement_size(spec) -> StatementSize:
     with real builds)."""
     from hpc_zkfl.circuit.fixedpoint import (in_range, norm_bound, relu, sigmoid,
                                              sigmoid_out_frac_bits, truncate)
+    from hpc_zkfl.circuit.packing import pack_layout, packed_affine_floor
+    from hpc_zkfl.models.linear import update_digit_bits
     fmt, feats = spec.fixed_point, spec.features
     spec.norm_bound_sq()                                # ValueError for a bound beyond Fr
+    if spec.verifier_checks_update:                     # the low bits travel as int64
+        from hpc_zkfl.models.statement import MAX_UPDATE_SHIFT, update_shifts
+        if int(update_shifts(spec).max()) > MAX_UPDATE_SHIFT:
+            raise ValueError(f"the exact update lies more than {MAX_UPDATE_SHIFT} bits below u")
     B, D, K, H, P = spec.batch_size, spec.n_features, spec.n_outputs, spec.hidden, spec.n_params
     f, q, fp = fmt.frac_bits, feats.frac_bits, sigmoid_out_frac_bits(fmt)
 
     def trunc(shift, check=True):
         return _cost(lambda cs, x: truncate(cs, x, shift, fmt, check_output=check))
 
-    def outputs(n_in, frac):        # K logits of n_in inputs each, then their sigmoids
-        return K * (n_in * _MUL + trunc(frac, check=False)
-                    + _cost(lambda cs, z: sigmoid(cs, z, fmt)))
+    def outputs(n_in, frac, input_bound):
+        """K logits of n_in inputs each (rows packed, `packed_affine_floor`), their sigmoids:
+        a pack of g rows costs n_in products plus what one with a single input adds."""
+        digit_bits = max(T + frac, (n_in * (1 << (T - 1)) * input_bound
+                                    + (1 << (T - 1 + frac))).bit_length())
+        _, m = pack_layout(digit_bits)
+        cost = _Cost(0, 0)
+        for g in [m] * (K // m) + ([K % m] if K % m else []):
+            cost += (n_in - 1) * _MUL + _cost(
+                lambda cs, x, *w: packed_affine_floor(cs, [[v] for v in w], [x], [0] * g, frac,
+                                                      digit_bits, fmt), 1 + g)
+        return cost + K * _cost(lambda cs, z: sigmoid(cs, z, fmt))
 
+    T = fmt.total_bits
     public = 2 + int(spec.data_binding) + 2 * P             # round, node, commitment, w, u
     total = _Cost(0, 1 + public + B * (D + K))               # the constant wire, the inputs
     # Per sample: feature ranges, boolean labels, one class (when K > 1), the forward pass.
     sample = D * _cost(lambda cs, x: in_range(cs, x, feats.lo, feats.hi)) + _Cost(K + (K > 1), 0)
     hashing = _binding_cost(spec) if spec.data_binding else _Cost(0, 0)
     sample += hashing
+    exact = spec.verifier_checks_update     # public U = -c G, else u = floor(-c G / 2^s)
+    c, c_bits = spec.step_constant()
     if spec.model == "mlp":
         relu_cost = _cost(lambda cs, x: relu(cs, x, fmt))
-        sample += H * (D * _MUL + trunc(q, check=False) + relu_cost) + outputs(H, f)
+        sample += H * (D * _MUL + trunc(q, check=False) + relu_cost) + outputs(H, f, 1 << (T - 1))
         sample += H * (K * _MUL + trunc(fp) + _MUL)          # backpropagated errors
         total += B * (H * D + K * H) * _MUL                  # gradient sums
         grad_bits = {"W1": f + q, "b1": f + q, "W2": fp + f, "b2": fp + f}
     else:
-        sample += outputs(D, q)
-        total += B * K * D * _MUL
+        sample += outputs(D, q, max(abs(feats.lo), abs(feats.hi)))
         grad_bits = {"W": fp + q, "b": fp + q}
+        if exact:       # `packed_outer_equal`: per pack, B D products and D + 1 equalities
+            _, m = pack_layout(update_digit_bits(spec))
+            packs = -(-K // m)
+            total += _Cost(packs * (B * D + D + 1), packs * B * D)
+        else:
+            total += B * K * D * _MUL
     total += B * sample
-    c, c_bits = spec.step_constant()
-    in_circuit = not spec.verifier_checks_update       # else the verifier checks u's range, norm
-    for name, shape in spec.param_shapes():            # the update: u = floor(-c G / 2^s)
-        shift = grad_bits[name] + c_bits - f
-        total += math.prod(shape) * _cost(
-            lambda cs, g, u: truncate(cs, -c * g, shift, fmt, out=u, check_output=in_circuit), 2)
-    if in_circuit:      # the norm bound: a square per entry of u, then one range check
+    if exact and spec.model == "mlp":                  # one equality an entry
+        total += _Cost(P, 0)
+    elif not exact:
+        for name, shape in spec.param_shapes():            # u = floor(-c G / 2^s)
+            shift = grad_bits[name] + c_bits - f
+            total += math.prod(shape) * _cost(
+                lambda cs, g, u: truncate(cs, -c * g, shift, fmt, out=u), 2)
+        # the norm bound: a square per entry of u, then one range check
         one, two = (_cost(lambda cs, *u: norm_bound(cs, u, spec.norm_bound_sq()), k)
                     for k in (1, 2))
         total += one + (P - 1) * (two - one)
@@ -254,9 +279,23 @@ def estimate(cfg: RunConfig) -> Estimate:
     n = domain_size(size.constraints, size.public)
     build = (BUILD_BASE + BUILD_PER_CONSTRAINT * (size.constraints - size.hashing)
              + BUILD_PER_HASH_CONSTRAINT * size.hashing)
-    prove = PROVE_BASE + PROVE_PER_CONSTRAINT * size.constraints + PROVE_PER_DOMAIN * n
+    prove = (PROVE_BASE + PROVE_PER_CONSTRAINT * size.constraints + PROVE_PER_DOMAIN * n
+             + h_table_bytes(n - 1, cfg.run.prover_table_mib << 20))
     return Estimate(size.constraints, size.wires, size.public, n, proving_key_bytes(size, n),
                     max(build, prove) + data)
+
+
+def h_table_bytes(n: int, budget: int) -> int:
+    """The fixed-base table a proving rank keeps for n bases of the H query within `budget`
+    bytes (`hpc_zkfl.groth16.prover.build_h_table`): 0 when none fits."""
+    from hpc_zkfl.algebra.curve import G1
+    from hpc_zkfl.algebra.fixed_msm import choose_window, table_bytes
+    if not budget:
+        return 0
+    try:
+        return table_bytes(G1, n, choose_window(G1, n, budget))
+    except ValueError:
+        return 0
 
 
 def available_memory() -> int:

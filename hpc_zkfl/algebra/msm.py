@@ -9,6 +9,11 @@ Bucket method (Pippenger 1976; in the form of Bernstein, Doumen, Lange, Oosterwi
   becomes negative and lends 1 to the next), so digits are computed on the fly from the
   scalar limbs, with no digit array; W = ceil(255 / c) covers scalars below r < 2^254, and
   fewer windows cover short scalars (W = ceil((bits + 1) / c) for the largest one's bits).
+* Short signed scalars: k > (r - 1) / 2 is used as r - k with the point negated (the sign
+  of its digits flipped), so a witness full of small negative values r - |v| needs only the
+  windows of the largest |v| (`signed_scalars`).  When at least a quarter of the scalars are
+  below 2^64 and they need at most half the windows, they go in a run of their own and the
+  full-width minority in another (a witness's products of packed values, say).
 * Each point is added into bucket |d|-1 of each window (negated when d < 0).  Two bucket
   kinds, chosen by `plan`:
   - extended Jacobian "XYZZ" (x = X/ZZ, y = Y/ZZZ, ZZ^3 = ZZZ^2): adding an affine point
@@ -51,6 +56,7 @@ from .limbs import ints_to_limbs
 # digit needs no carry out.
 SCALAR_BITS = 255
 MAX_WINDOW = 18
+SPLIT_MIN_POINTS = 1024     # below this, one run over all the scalars is cheap anyway
 
 
 # ---- XYZZ arithmetic (generic over Fq / Fq2); infinity is ZZ = ZZZ = 0 ------------------
@@ -190,45 +196,76 @@ def _digit(scalars, i, bit, c, mask):
     return d
 
 
+@inline
+def _xyzz_reduce(bk, nb, zero):
+    """sum_j (j + 1) B_j = sum over j of the running sums B_nb-1 + ... + B_j."""
+    run = zero
+    tot = zero
+    for j in range(nb - 1, -1, -1):
+        if not f_is_zero(f_load(bk, j, 2)):
+            run = xyzz_add(run, _load4(bk, j))
+        tot = xyzz_add(tot, run)
+    return tot
+
+
+# Tasks.  Variable base: task t is window t // n_chunks over chunk t % n_chunks of the points,
+# reduced into partial[t].  Fixed base (`fixed_msm`): points is a table whose row
+# i * stride + w holds 2^(wc) P_i, task t is chunk t of the bases over all n_win windows, and
+# a worker reduces its buckets once, into partial[worker], after all its tasks.
+@inline
+def _task_range(task, n, n_win, n_chunks, fixed):
+    """(first window, end window, first scalar, end scalar) of a task."""
+    step = (n + n_chunks - 1) // n_chunks
+    if fixed:
+        w = 0
+        ch = task
+    else:
+        w = task // n_chunks
+        ch = task - w * n_chunks
+    lo = ch * step
+    return (0, n_win, lo, min(n, lo + step)) if fixed else (w, w + 1, lo, min(n, lo + step))
+
+
 @jit
-def _msm_worker_xyzz(points, scalars, c, n_win, n_chunks, worker, n_workers, buckets, partial):
-    """Tasks worker, worker + n_workers, ... of the (window, chunk) grid with XYZZ buckets
-    buckets[worker]: accumulation, then the running-sum reduction into partial[task]."""
-    n = points.shape[0]
+def _msm_worker_xyzz(points, scalars, neg, c, n_win, n_chunks, fixed, stride, worker, n_workers,
+                     buckets, partial):
+    """Tasks worker, worker + n_workers, ... with XYZZ buckets buckets[worker]: accumulation,
+    then the running-sum reduction.  Digits of scalar i are negated where neg[i] is set (neg
+    empty: none is)."""
+    n = scalars.shape[0]
     nb = 1 << (c - 1)
     mask = np.uint64((1 << c) - 1)
-    step = (n + n_chunks - 1) // n_chunks
+    flip = neg.shape[0] > 0
     bk = buckets[worker]
     zero = xyzz_infinity(f_load(points, 0, 0))
+    n_tasks = n_chunks if fixed else n_win * n_chunks
+    for j in range(nb):
+        f_store(bk, j, 2, zero[2])
     task = np.int64(worker)  # a prange index may arrive unsigned; keep the arithmetic signed
-    while task < n_win * n_chunks:
-        w = task // n_chunks
-        lo = (task - w * n_chunks) * step
-        hi = min(n, lo + step)
-        bit = w * c
-        for j in range(nb):
-            f_store(bk, j, 2, zero[2])
+    while task < n_tasks:
+        w_lo, w_hi, lo, hi = _task_range(task, n, n_win, n_chunks, fixed)
         for i in range(lo, hi):
-            d = _digit(scalars, i, bit, c, mask)
-            if d == 0:
-                continue
-            x = f_load(points, i, 0)
-            y = f_load(points, i, 1)
-            if f_is_zero(x) and f_is_zero(y):
-                continue
-            if d < 0:
-                y = f_neg(y)
-                d = -d
-            _store4(bk, d - 1, xyzz_add_affine(_load4(bk, d - 1), x, y))
-        # sum_j (j + 1) B_j = sum over j of the running sums B_nb-1 + ... + B_j
-        run = zero
-        tot = zero
-        for j in range(nb - 1, -1, -1):
-            if not f_is_zero(f_load(bk, j, 2)):
-                run = xyzz_add(run, _load4(bk, j))
-            tot = xyzz_add(tot, run)
-        _store4(partial, task, tot)
+            for w in range(w_lo, w_hi):
+                d = _digit(scalars, i, w * c, c, mask)
+                if d == 0:
+                    continue
+                row = i * stride + w if fixed else i
+                x = f_load(points, row, 0)
+                y = f_load(points, row, 1)
+                if f_is_zero(x) and f_is_zero(y):
+                    continue
+                if (d < 0) != (flip and neg[i] != 0):
+                    y = f_neg(y)
+                if d < 0:
+                    d = -d
+                _store4(bk, d - 1, xyzz_add_affine(_load4(bk, d - 1), x, y))
+        if not fixed:
+            _store4(partial, task, _xyzz_reduce(bk, nb, zero))
+            for j in range(nb):
+                f_store(bk, j, 2, zero[2])
         task += n_workers
+    if fixed:
+        _store4(partial, worker, _xyzz_reduce(bk, nb, zero))
 
 
 # Batch-affine buckets: affine bucket additions cost one inversion each, shared by a batch
@@ -284,15 +321,36 @@ def _push(points, abk, st, sj, si, fe, m, stamp, j, code, den):
     return m, stamp
 
 
+@inline
+def _affine_reduce(abk, st, ov, nb, zero):
+    """sum_j (j + 1) (affine bucket j + overflow bucket j), by running sums from the top."""
+    run = zero
+    tot = zero
+    for j in range(nb - 1, -1, -1):
+        if st[j]:
+            run = xyzz_add_affine(run, f_load(abk, j, 0), f_load(abk, j, 1))
+        if not f_is_zero(f_load(ov, j, 2)):
+            run = xyzz_add(run, _load4(ov, j))
+        tot = xyzz_add(tot, run)
+    return tot
+
+
+@inline
+def _affine_clear(st, ov, nb, zero):
+    for j in range(nb):
+        st[j] = 0
+        f_store(ov, j, 2, zero[2])
+
+
 @jit
-def _msm_worker_affine(points, scalars, c, n_win, n_chunks, worker, n_workers, ovb, abk_all, st_all,
-                       sj_all, si_all, fe_all, partial):
+def _msm_worker_affine(points, scalars, neg, c, n_win, n_chunks, fixed, stride, worker, n_workers,
+                       ovb, abk_all, st_all, sj_all, si_all, fe_all, partial):
     """As `_msm_worker_xyzz`, with batch-affine buckets abk_all[worker] (XYZZ overflow in
     ovb[worker]) and batches of sj_all.shape[1] additions."""
-    n = points.shape[0]
+    n = scalars.shape[0]
     nb = 1 << (c - 1)
     mask = np.uint64((1 << c) - 1)
-    step = (n + n_chunks - 1) // n_chunks
+    flip = neg.shape[0] > 0
     ov = ovb[worker]
     abk = abk_all[worker]
     st = st_all[worker]
@@ -300,60 +358,62 @@ def _msm_worker_affine(points, scalars, c, n_win, n_chunks, worker, n_workers, o
     si = si_all[worker]
     fe = fe_all[worker]
     zero = xyzz_infinity(f_load(points, 0, 0))
+    n_tasks = n_chunks if fixed else n_win * n_chunks
+    _affine_clear(st, ov, nb, zero)
+    stamp = np.int64(2)
+    m = 0
     task = np.int64(worker)
-    while task < n_win * n_chunks:
-        w = task // n_chunks
-        lo = (task - w * n_chunks) * step
-        hi = min(n, lo + step)
-        bit = w * c
-        for j in range(nb):
-            st[j] = 0
-            f_store(ov, j, 2, zero[2])
-        stamp = np.int64(2)
-        m = 0
+    while task < n_tasks:
+        w_lo, w_hi, lo, hi = _task_range(task, n, n_win, n_chunks, fixed)
         for i in range(lo, hi):
-            d = _digit(scalars, i, bit, c, mask)
-            if d == 0:
-                continue
-            sign = 0
-            if d < 0:
-                d = -d
-                sign = 2
-            j = d - 1
-            s = st[j]
-            x = f_load(points, i, 0)
-            if f_is_zero(x) and f_is_zero(f_load(points, i, 1)):
-                continue
-            if s == 1:     # the common case: a distinct x, y not needed until the flush
-                dx = f_sub(x, f_load(abk, j, 0))
-                if not f_is_zero(dx):
-                    m, stamp = _push(points, abk, st, sj, si, fe, m, stamp, j, 4 * i + sign, dx)
+            for w in range(w_lo, w_hi):
+                d = _digit(scalars, i, w * c, c, mask)
+                if d == 0:
                     continue
-            y = f_load(points, i, 1)
-            if sign:
-                y = f_neg(y)
-            if s == 0:
-                f_store(abk, j, 0, x)
-                f_store(abk, j, 1, y)
-                st[j] = 1
-            elif s == stamp:
-                _store4(ov, j, xyzz_add_affine(_load4(ov, j), x, y))
-            elif f_eq(f_load(abk, j, 1), y) and not f_is_zero(y):    # P + P
-                m, stamp = _push(points, abk, st, sj, si, fe, m, stamp, j, 4 * i + sign + 1, f_double(y))
-            else:                                                    # P + (-P)
-                st[j] = 0
+                sign = 0
+                if d < 0:
+                    d = -d
+                    sign = 2
+                if flip and neg[i] != 0:
+                    sign ^= 2
+                row = i * stride + w if fixed else i
+                j = d - 1
+                s = st[j]
+                x = f_load(points, row, 0)
+                if f_is_zero(x) and f_is_zero(f_load(points, row, 1)):
+                    continue
+                if s == 1:     # the common case: a distinct x, y not needed until the flush
+                    dx = f_sub(x, f_load(abk, j, 0))
+                    if not f_is_zero(dx):
+                        m, stamp = _push(points, abk, st, sj, si, fe, m, stamp, j, 4 * row + sign,
+                                         dx)
+                        continue
+                y = f_load(points, row, 1)
+                if sign:
+                    y = f_neg(y)
+                if s == 0:
+                    f_store(abk, j, 0, x)
+                    f_store(abk, j, 1, y)
+                    st[j] = 1
+                elif s == stamp:
+                    _store4(ov, j, xyzz_add_affine(_load4(ov, j), x, y))
+                elif f_eq(f_load(abk, j, 1), y) and not f_is_zero(y):    # P + P
+                    m, stamp = _push(points, abk, st, sj, si, fe, m, stamp, j, 4 * row + sign + 1,
+                                     f_double(y))
+                else:                                                    # P + (-P)
+                    st[j] = 0
+        if not fixed:
+            if m:
+                _flush(points, abk, st, sj, si, fe, m)
+                m = 0
+            _store4(partial, task, _affine_reduce(abk, st, ov, nb, zero))
+            _affine_clear(st, ov, nb, zero)
+            stamp = np.int64(2)
+        task += n_workers
+    if fixed:
         if m:
             _flush(points, abk, st, sj, si, fe, m)
-        run = zero
-        tot = zero
-        for j in range(nb - 1, -1, -1):
-            if st[j]:
-                run = xyzz_add_affine(run, f_load(abk, j, 0), f_load(abk, j, 1))
-            if not f_is_zero(f_load(ov, j, 2)):
-                run = xyzz_add(run, _load4(ov, j))
-            tot = xyzz_add(tot, run)
-        _store4(partial, task, tot)
-        task += n_workers
+        _store4(partial, worker, _affine_reduce(abk, st, ov, nb, zero))
 
 
 @jit
@@ -374,15 +434,22 @@ def combine_windows(partial, c, n_win, n_chunks, out):
 
 
 @jit(parallel=True)
-def _msm_parallel(points, scalars, c, n_win, n_chunks, batch_affine, ovb, abk, st, sj, si, fe, partial, out):
+def _msm_parallel(points, scalars, neg, c, n_win, n_chunks, batch_affine, fixed, stride, ovb, abk,
+                  st, sj, si, fe, partial, out):
+    """The MSM into out[0]: all workers (ovb.shape[0] of them), then the combination of their
+    partial sums (a fixed-base MSM has one per worker and no windows to combine)."""
     n_workers = ovb.shape[0]
     for worker in prange(n_workers):
         if batch_affine:
-            _msm_worker_affine(points, scalars, c, n_win, n_chunks, worker, n_workers, ovb, abk, st,
-                               sj, si, fe, partial)
+            _msm_worker_affine(points, scalars, neg, c, n_win, n_chunks, fixed, stride, worker,
+                               n_workers, ovb, abk, st, sj, si, fe, partial)
         else:
-            _msm_worker_xyzz(points, scalars, c, n_win, n_chunks, worker, n_workers, ovb, partial)
-    combine_windows(partial, c, n_win, n_chunks, out)
+            _msm_worker_xyzz(points, scalars, neg, c, n_win, n_chunks, fixed, stride, worker,
+                             n_workers, ovb, partial)
+    if fixed:
+        combine_windows(partial, c, 1, n_workers, out)
+    else:
+        combine_windows(partial, c, n_win, n_chunks, out)
 
 
 # ---- planning -----------------------------------------------------------------------------
@@ -421,6 +488,44 @@ def scalar_bits(scalars) -> int:
     return 1
 
 
+# ---- short signed scalars ------------------------------------------------------------------
+# A Groth16 witness holds small negative values as r - |v|: full-size field elements that
+# would force every window.  Since [r - k] P = [k] (-P), such a scalar can be used as its
+# magnitude |v| with the point negated, which costs nothing in the kernels (the digit's sign
+# is flipped); the windows then only cover the largest magnitude.
+HALF_R = (R - 1) // 2
+HALF_R_BITS = HALF_R.bit_length() + 1   # scalar_bits from which a scalar may exceed HALF_R
+_HALF_R_LIMBS = ints_to_limbs([HALF_R])[0]
+_R_LIMBS = ints_to_limbs([R])[0]
+_NO_NEGATION = np.zeros(0, dtype=np.uint8)
+
+
+def signed_scalars(scalars) -> tuple:
+    """(magnitudes, negate) for canonical (n, 4) plain scalars: where k > (r - 1) / 2, the
+    magnitude r - k and negate 1 (k P = (r - k)(-P)); elsewhere k and 0.  Magnitudes are at
+    most (r - 1) / 2 < 2^253.  Vectorised limb arithmetic: compare from the top limb,
+    subtract with borrows from the bottom."""
+    scalars = np.asarray(scalars, dtype=np.uint64)
+    above = np.zeros(scalars.shape[0], dtype=bool)
+    equal = np.ones(scalars.shape[0], dtype=bool)
+    for limb in range(3, -1, -1):
+        col = scalars[:, limb]
+        above |= equal & (col > _HALF_R_LIMBS[limb])
+        equal &= col == _HALF_R_LIMBS[limb]
+    mags = scalars.copy()
+    if above.any():
+        big = scalars[above]
+        diff = np.empty_like(big)
+        borrow = np.zeros(big.shape[0], dtype=np.uint64)
+        for limb in range(4):
+            r_limb = _R_LIMBS[limb]
+            col = big[:, limb]
+            diff[:, limb] = r_limb - col - borrow     # wraps modulo 2^64, as limbs do
+            borrow = ((col > r_limb) | ((col == r_limb) & (borrow == 1))).astype(np.uint64)
+        mags[above] = diff
+    return mags, above.view(np.uint8)
+
+
 def _batch(c: int) -> int:
     return min(MAX_BATCH, (1 << (c - 1)) // 4) if c >= AFFINE_MIN_WINDOW else 0
 
@@ -429,6 +534,15 @@ def plan(n: int, threads: int = None, bits: int = SCALAR_BITS) -> MsmPlan:
     """The window size and split minimising the modelled time of the slowest core: its
     tasks times (points per chunk x addition cost + bucket work per window), for scalars of
     at most `bits` bits."""
+    return _plan(n, threads, bits)[1]
+
+
+def plan_cost(n: int, threads: int = None, bits: int = SCALAR_BITS) -> float:
+    """The modelled time of `plan`'s choice, in XYZZ bucket additions (for comparisons)."""
+    return _plan(n, threads, bits)[0]
+
+
+def _plan(n: int, threads: int, bits: int) -> tuple:
     threads = max(1, threads or get_num_threads())
     best = None
     for c in range(1, MAX_WINDOW + 1):
@@ -441,7 +555,7 @@ def plan(n: int, threads: int = None, bits: int = SCALAR_BITS) -> MsmPlan:
             cost = -(-tasks // workers) * (-(-n // k) * add + _COST_BUCKET * nb + _COST_TASK)
             if best is None or cost < best[0]:
                 best = (cost, MsmPlan(c, k, workers, _batch(c)))
-    return best[1]
+    return best
 
 
 # ---- Python API ---------------------------------------------------------------------------
@@ -480,31 +594,70 @@ def check_scalars(group: Group, scalars, n: int) -> np.ndarray:
 
 
 def msm(group: Group, points, scalars, window: int = None, chunks: int = None,
-        batch_affine: bool = None) -> np.ndarray:
+        batch_affine: bool = None, signed: bool = True) -> np.ndarray:
     """sum_i [scalars[i]] points[i] as one affine point: a (2, 4) array for G1, (2, 2, 4) for
     G2, all zeros for infinity.  `window`, `chunks` and `batch_affine` override the plan
-    (window size, chunks per window, bucket kind) for tuning and tests."""
+    (window size, chunks per window, bucket kind) for tuning and tests.  With `signed`,
+    scalars above (r - 1) / 2 are taken as -(r - k) when that saves windows (see
+    `signed_scalars`); the result is the same either way."""
     points, scalars = check_msm_inputs(group, points, scalars)
+    n = points.shape[0]
+    if window is not None and not 1 <= window <= MAX_WINDOW:
+        raise ValueError(f"window size must be in [1, {MAX_WINDOW}], got {window}")
+    if chunks is not None and chunks < 1:
+        raise ValueError(f"chunks must be positive, got {chunks}")
+
+    def windows(bits):
+        c = window if window is not None else plan(n, bits=bits).window
+        return n_windows(c, bits)
+
+    bits = min(SCALAR_BITS, scalar_bits(scalars))
+    neg = _NO_NEGATION
+    if signed and bits >= HALF_R_BITS:   # else no scalar exceeds (r - 1) / 2
+        scalars, neg = signed_scalars(scalars)
+        bits = scalar_bits(scalars)
+    if window is None and chunks is None and batch_affine is None and n >= SPLIT_MIN_POINTS:
+        # A witness is mostly short values with a minority of full-width ones (products of
+        # packed values, inverses): the short ones alone need a fraction of the windows.
+        short = ~scalars[:, 1:].any(axis=1)             # below 2^64
+        n_short = int(np.count_nonzero(short))
+        if 4 * n_short >= n and n_short < n:
+            short_bits = scalar_bits(scalars[short])
+            if 2 * n_windows(plan(n_short, bits=short_bits).window, short_bits) <= windows(bits):
+                parts = np.stack([
+                    _kernel_msm(group, points[keep], scalars[keep],
+                                neg[keep] if neg.size else neg, scalar_bits(scalars[keep]))
+                    for keep in (short, ~short)])
+                return _kernel_msm(group, parts, ints_to_limbs([1, 1]), _NO_NEGATION, 2)
+    return _kernel_msm(group, points, scalars, neg, bits, window, chunks, batch_affine)
+
+
+def _kernel_msm(group, points, scalars, neg, bits, window=None, chunks=None, batch_affine=None):
+    """The bucket kernels on checked inputs (digits of scalar i negated where neg[i] is set,
+    scalars below 2^bits)."""
     n = points.shape[0]
     out = np.zeros((1, 2) + group.coord_shape, dtype=np.uint64)
     if n == 0:
         return out[0]
-    bits = min(SCALAR_BITS, scalar_bits(scalars))
     c, k, _, batch = plan(n, bits=bits)
     if window is not None:
-        if not 1 <= window <= MAX_WINDOW:
-            raise ValueError(f"window size must be in [1, {MAX_WINDOW}], got {window}")
         c = window
         batch = _batch(c)
     if chunks is not None:
-        if chunks < 1:
-            raise ValueError(f"chunks must be positive, got {chunks}")
         k = min(chunks, n)
     if batch_affine is not None:
         batch = max(1, min(MAX_BATCH, (1 << (c - 1)) // 4)) if batch_affine else 0
     w = n_windows(c, bits)
-    nb = 1 << (c - 1)
     workers = max(1, min(get_num_threads(), w * k))
+    run_buckets(group, points, scalars, neg, c, w, k, batch, False, 1, workers, w * k, out)
+    return out[0]
+
+
+def run_buckets(group, points, scalars, neg, c, n_win, chunks, batch, fixed, stride, workers,
+                n_partial, out) -> None:
+    """The bucket kernels' scratch arrays for `workers` cores, then `_msm_parallel` into
+    out[0] (variable-base tasks, or with `fixed` a table of `stride` rows a base)."""
+    nb = 1 << (c - 1)
     shape = group.coord_shape
     ovb = np.empty((workers, nb, 4) + shape, dtype=np.uint64)
     nb_aff, b = (nb, batch) if batch else (1, 1)   # placeholders of the right type otherwise
@@ -513,9 +666,9 @@ def msm(group: Group, points, scalars, window: int = None, chunks: int = None,
     sj = np.empty((workers, b), dtype=np.int64)
     si = np.empty((workers, b), dtype=np.int64)
     fe = np.empty((workers, b, 2) + shape, dtype=np.uint64)
-    partial = np.empty((w * k, 4) + shape, dtype=np.uint64)
-    _msm_parallel(points, scalars, c, w, k, bool(batch), ovb, abk, st, sj, si, fe, partial, out)
-    return out[0]
+    partial = np.empty((n_partial, 4) + shape, dtype=np.uint64)
+    _msm_parallel(points, scalars, neg, c, n_win, chunks, bool(batch), fixed, stride, ovb, abk,
+                  st, sj, si, fe, partial, out)
 
 
 def msm_g1(points, scalars) -> np.ndarray:
@@ -626,5 +779,5 @@ def random_points(group: Group, n: int, seed=None):
 
 
 __all__ = ["MsmPlan", "check_msm_inputs", "fixed_base_mul", "msm", "msm_g1", "msm_g2",
-           "msm_values", "n_windows", "plan", "random_points", "xyzz_add", "xyzz_add_affine",
-           "xyzz_double", "xyzz_to_affine"]
+           "msm_values", "n_windows", "plan", "random_points", "scalar_bits", "signed_scalars",
+           "xyzz_add", "xyzz_add_affine", "xyzz_double", "xyzz_to_affine"]

@@ -48,6 +48,7 @@ class Federation:
     privacy: str = "public"             # or "two_aggregators" (fl/private.py)
     min_accepted: int = 2               # two_aggregators: the smallest sum the helper releases
     transcript: object = None           # the key's phase-2 transcript (fl/ceremony.py)
+    tables: dict = field(default_factory=dict)      # {"key": proving key, "h": its H table}
 
     @property
     def private(self) -> bool:
@@ -62,6 +63,27 @@ class Federation:
         """This federation with the run's proving key and its phase-2 transcript (the tree
         cache is shared)."""
         return replace(self, proving_key=proving_key, transcript=transcript)
+
+    def h_table(self):
+        """The fixed-base table of the proving key's H query (`prover.build_h_table`), built
+        on this rank's first proof and kept for the run; None on another backend than the
+        CPU's, with `[run] prover_table_mib = 0`, or where no table fits that budget."""
+        from hpc_zkfl.backends import as_backend
+        if self.tables.get("key") is not self.proving_key:
+            from hpc_zkfl.config import RunSection
+            run = self.config.run if self.config is not None else RunSection()
+            budget = run.prover_table_mib << 20
+            table = None
+            if budget and as_backend(self.backend).name == "cpu":
+                from hpc_zkfl.groth16.prover import build_h_table
+                try:
+                    table = build_h_table(self.proving_key, budget)
+                    log.info("fixed-base table of the key's H query: %.1f MiB, built in %.2f s",
+                             table.nbytes / 2**20, table.build_seconds)
+                except ValueError as exc:
+                    log.warning("proving without a fixed-base table: %s", exc)
+            self.tables.update(key=self.proving_key, h=table)
+        return self.tables["h"]
 
     def key(self):
         """The proving key with its transcript, as `ceremony.check` takes it."""

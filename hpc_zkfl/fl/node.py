@@ -59,7 +59,7 @@ class FederatedNode:
         from hpc_zkfl.groth16 import prove
         from hpc_zkfl.groth16.formats import proof_to_bytes
         proof = proof_to_bytes(prove(fed.proving_key, fed.statement.r1cs, wit.witness,
-                                     backend=fed.backend))
+                                     backend=fed.backend, h_table=fed.h_table()))
         return NodeMessage(t, node_id, u, proof, t1 - t0, time.perf_counter() - t1,
                            update_low=fed.statement.update_low(wit))
 

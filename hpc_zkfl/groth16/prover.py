@@ -57,19 +57,31 @@ def _msm_scalars(be, r1cs, witness):
     return w, h
 
 
-def prove(pk: ProvingKey, r1cs, witness, backend="auto", rng=None) -> Proof:
+def prove(pk: ProvingKey, r1cs, witness, backend="auto", rng=None, h_table=None) -> Proof:
     """A proof that `witness` ((n_wires, 4) Montgomery Fr array, w[0] = 1) satisfies
     `r1cs`.  Raises UnsatisfiedWitnessError (naming the first failing constraint) for a
-    witness that does not.  `rng` overrides the CSPRNG for r, s in reproducible tests only."""
+    witness that does not.  `rng` overrides the CSPRNG for r, s in reproducible tests only.
+    `h_table`: the key's `build_h_table`, for a prover that proves many times with one key."""
     be = as_backend(backend)
     check_key(pk, r1cs)
     w, h = _msm_scalars(be, r1cs, witness)
-    return assemble(pk, w, pk.h_query, h, be, rng)
+    return assemble(pk, w, pk.h_query, h, be, rng, h_table)
 
 
-def assemble(pk: ProvingKey, w, h_bases, h, be, rng=None) -> Proof:
+def build_h_table(pk: ProvingKey, memory_budget: int = None):
+    """The fixed-base table of pk's H query (`hpc_zkfl.algebra.fixed_msm`): the quotient's
+    MSM, over the key's largest set of bases and with full-width scalars, then needs one
+    bucket pass and one reduction instead of one a window.  Built once per key (about 255
+    doublings a base); ValueError when no table fits `memory_budget` bytes."""
+    from hpc_zkfl.algebra.curve import G1
+    from hpc_zkfl.algebra.fixed_msm import FixedBaseTable
+    return FixedBaseTable.build(G1, pk.h_query, memory_budget=memory_budget)
+
+
+def assemble(pk: ProvingKey, w, h_bases, h, be, rng=None, table=None) -> Proof:
     """The three group elements from the scalars: w (the witness) and h, plain limbs, with
-    h_bases the points h goes with (h_query, or a .zkey's H section, `zkey.prove_zkey`)."""
+    h_bases the points h goes with (h_query, or a .zkey's H section, `zkey.prove_zkey`), or
+    their fixed-base `table` (host arrays only)."""
     rnd = rng if rng is not None else secrets.SystemRandom()
     r, s = rnd.randrange(R), rnd.randrange(R)
     k = pk.n_public + 1
@@ -84,9 +96,16 @@ def assemble(pk: ProvingKey, w, h_bases, h, be, rng=None) -> Proof:
     b1 = be.msm_g1(join([pk.beta_g1[None], pk.b_g1_query, pk.delta_g1[None]]),
                    join([one_s[:1], w, one_s[1:]]))
     tail = ints_to_limbs([s, r, (-r * s) % R])
-    c = be.msm_g1(join([pk.l_query, h_bases, a[None], b1[None], pk.delta_g1[None]]),
-                  join([w[k:], h, tail]))
+    if table is None:
+        c = be.msm_g1(join([pk.l_query, h_bases, a[None], b1[None], pk.delta_g1[None]]),
+                      join([w[k:], h, tail]))
+    else:
+        if table.bases.shape != h_bases.shape:
+            raise ValueError("the fixed-base table is not of this key's H query")
+        rest = be.msm_g1(join([pk.l_query, a[None], b1[None], pk.delta_g1[None]]),
+                         join([w[k:], tail]))
+        c = be.msm_g1(np.stack([rest, table.msm(h)]), ints_to_limbs([1, 1]))
     return Proof(np.ascontiguousarray(a), np.ascontiguousarray(b), np.ascontiguousarray(c))
 
 
-__all__ = ["UnsatisfiedWitnessError", "assemble", "check_key", "prove"]
+__all__ = ["UnsatisfiedWitnessError", "assemble", "build_h_table", "check_key", "prove"]

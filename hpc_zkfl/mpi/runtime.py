@@ -174,7 +174,13 @@ def _receive_from_root(comm, caps: dict, source: int = 0):
     allocated."""
     from mpi4py import MPI
     status = MPI.Status()
-    comm.Probe(source=source, tag=MPI.ANY_TAG, status=status)
+    # Poll with a growing sleep rather than a blocking Probe: MPI implementations spin inside
+    # blocking calls, and a worker waiting for the next round would take a core from the root
+    # while it verifies this one's proofs.
+    pause = 0.0005
+    while not comm.Iprobe(source=source, tag=MPI.ANY_TAG, status=status):
+        time.sleep(pause)
+        pause = min(2 * pause, 0.02)
     kind = wire.KIND_OF_TAG.get(status.Get_tag())
     size = status.Get_count(MPI.BYTE)
     if kind not in caps:

@@ -357,3 +357,101 @@ def test_short_scalars_use_fewer_windows_and_agree(rng):
         expected = dlog_oracle(G1, logs, ks)
         for window in (None, 3, 7):
             assert run_msm(G1, points, ks, window=window) == expected, (bits, window)
+
+
+# ---- short signed scalars -----------------------------------------------------------------
+HALF_R = (R - 1) // 2
+
+
+def test_signed_scalars_helper(rng):
+    from hpc_zkfl.algebra.msm import signed_scalars
+    from hpc_zkfl.algebra.limbs import limbs_to_ints
+    ks = [0, 1, HALF_R - 1, HALF_R, HALF_R + 1, R - 1, R - 2, R - (1 << 64), R - (1 << 29) + 3,
+          (1 << 253) - 1, 1 << 253, 1 << 64, (1 << 64) - 1] + [rng.randrange(R) for _ in range(50)]
+    mags, neg = signed_scalars(ints_to_limbs(ks))
+    assert neg.dtype == np.uint8 and mags.dtype == np.uint64
+    for k, m, f in zip(ks, limbs_to_ints(mags), neg):
+        assert (m, f) == ((R - k, 1) if k > HALF_R else (k, 0)), k
+    assert max(limbs_to_ints(mags)) <= HALF_R
+    assert signed_scalars(np.zeros((0, 4), np.uint64))[0].shape == (0, 4)
+
+
+def witness_like(rng, n, neg=0.08):
+    """Groth16-witness-like scalars: many zeros and ones, small values, some negated."""
+    out = []
+    for _ in range(n):
+        u = rng.random()
+        v = (0 if u < 0.5 else rng.randrange(2) if u < 0.7
+             else rng.randrange(1 << rng.randrange(1, 30)))
+        out.append(R - v if v and rng.random() < neg else v)
+    return out
+
+
+def test_short_signed_scalars(group, rng, buckets):
+    n = 300 if group is G1 else 80
+    points, logs = random_points(group, n, seed=40)
+    points[[3, 17]] = 0
+    logs[3] = logs[17] = 0
+    scalars = witness_like(rng, n, neg=0.3)
+    scalars[:8] = [0, 1, R - 1, HALF_R, HALF_R + 1, R - 2, 2, R - (1 << 29)]
+    scalars[17] = R - 5                      # negated scalar on an infinity point
+    expected = dlog_oracle(group, logs, scalars)
+    for window in (None, 2, 5, 12):
+        for signed in (True, False):
+            assert run_msm(group, points, scalars, window=window, batch_affine=buckets,
+                           signed=signed) == expected, (window, signed)
+
+
+def test_short_signed_scalars_use_fewer_windows(monkeypatch, rng):
+    """Negative small scalars no longer force every window: the windows follow the largest
+    magnitude; with a big positive scalar among them the result is still exact."""
+    from hpc_zkfl.algebra.msm import scalar_bits, signed_scalars
+    seen = []
+    inner = msm_mod._msm_parallel
+
+    def spy(*args):
+        seen.append((args[3], args[4], args[2].shape[0]))    # window, windows, negation flags
+        return inner(*args)
+
+    monkeypatch.setattr(msm_mod, "_msm_parallel", spy)
+    points, logs = random_points(G1, 200, seed=41)
+    scalars = witness_like(rng, 200, neg=0.2)
+    scalars[5] = R - ((1 << 29) - 1)
+    expected = dlog_oracle(G1, logs, scalars)
+    assert run_msm(G1, points, scalars) == expected
+    c, w, flags = seen[-1]
+    mags = signed_scalars(ints_to_limbs(scalars))[0]
+    assert w == n_windows(c, scalar_bits(mags)) <= n_windows(c, 31)
+    assert flags == 200
+    assert run_msm(G1, points, scalars, signed=False) == expected
+    assert seen[-1][1] == n_windows(seen[-1][0]) and seen[-1][2] == 0
+    scalars[6] = HALF_R - 7    # a full-size positive scalar
+    assert run_msm(G1, points, scalars) == dlog_oracle(G1, logs, scalars)
+    # Exactly (r + 1) / 2 and r - 1 only: magnitudes (r - 1) / 2 and 1.
+    assert run_msm(G1, points[:2], [R - 1, R - 1]) == generator_multiple(G1, -(logs[0] + logs[1]))
+    assert seen[-1][1] == n_windows(seen[-1][0], 2)
+
+
+@pytest.mark.parametrize("group", [G1, G2], ids=["G1", "G2"])
+def test_short_and_full_width_scalars_run_apart(monkeypatch, rng, group):
+    """Mostly short signed scalars with a full-width minority: two kernel runs (few windows
+    for the short ones, all windows for the rest) and their sum, equal to the oracle."""
+    seen = []
+    inner = msm_mod._msm_parallel
+
+    def spy(*args):
+        seen.append((args[4], args[1].shape[0]))             # windows, scalars
+        return inner(*args)
+
+    monkeypatch.setattr(msm_mod, "_msm_parallel", spy)
+    n = msm_mod.SPLIT_MIN_POINTS + 100
+    points, logs = random_points(group, n, seed=43)
+    scalars = witness_like(rng, n, neg=0.3)
+    for i in rng.sample(range(n), n // 5):
+        scalars[i] = rng.randrange(R)
+    assert run_msm(group, points, scalars) == dlog_oracle(group, logs, scalars)
+    (w_short, n_short), (w_long, n_long), (_, two) = seen
+    assert n_short + n_long == n and two == 2 and 2 * w_short <= w_long
+    seen.clear()
+    assert run_msm(group, points, scalars, window=9) == dlog_oracle(group, logs, scalars)
+    assert len(seen) == 1                                     # tuning overrides: one run

@@ -239,3 +239,22 @@ def test_server_learning_rate_scales_and_decays_the_step():
     quarter = process_round(fed, 3, w, msgs, server_step_of(half)).w - w   # 2 * 2^-2 = 0.5
     assert np.abs(full).max() > 10
     assert np.array_equal(quarter, np.rint(0.5 * full).astype(np.int64))
+
+
+def test_a_proving_rank_keeps_one_h_table_per_key(keys):
+    """The node prover builds the key's fixed-base H table once and reuses it; a budget of 0
+    proves without one; a new key gets its own."""
+    fed = federation(keys, "none")
+    table = fed.h_table()
+    assert table is not None and table.bases.shape == keys[1].h_query.shape
+    assert fed.h_table() is table
+    msg = FederatedNode(0, fed).step(1, np.zeros(fed.spec.n_params, dtype=np.int64))
+    assert process_round(fed, 1, np.zeros(fed.spec.n_params, dtype=np.int64), {0: msg},
+                         server_step_of(parse_config(""))).reason[0] == RejectReason.ACCEPTED
+    other = fed.with_key(setup(keys[0].r1cs, backend="cpu"))
+    assert other.h_table() is not table
+    text = CONFIG.format(kind="none", extra="").replace("seed = 5", "seed = 5\nprover_table_mib = 0")
+    text = text.replace("fraction = 0.5", "fraction = 0.0")
+    fed0 = dataclasses.replace(build_federation(parse_config(text), with_statement=False),
+                               statement=keys[0], proving_key=keys[1], backend="cpu")
+    assert fed0.h_table() is None

@@ -209,3 +209,22 @@ def test_batch_verify_many_signed_signals_names_the_invalid(rng):
     assert batch_verify(pk.vk, items, backend="cpu", rng=rng) == [j not in bad for j in range(12)]
     assert batch_verify(pk.vk, [items[j] for j in range(12) if j not in bad], backend="cpu",
                         rng=rng) == [True] * 8
+
+
+def test_proofs_with_the_fixed_base_h_table(rnd):
+    """A prover that keeps the key's H table makes the same proof (same r, s) as one without;
+    a table of another key is refused."""
+    from hpc_zkfl.groth16.prover import build_h_table
+    r1cs, w = random_circuit(300, 2, 3, 2, rng=rnd)
+    pk = setup(r1cs, rng=rnd)
+    table = build_h_table(pk)
+    assert table.bases.shape == pk.h_query.shape and table.nbytes > 0
+    plain = prove(pk, r1cs, w, rng=random.Random(4))
+    fast = prove(pk, r1cs, w, rng=random.Random(4), h_table=table)
+    assert all(np.array_equal(getattr(plain, k), getattr(fast, k)) for k in ("a", "b", "c"))
+    assert verify(pk.vk, public_signals(r1cs, w), fast)
+    small, ws = random_circuit(20, 1, 1, 1, rng=rnd)
+    with pytest.raises(ValueError, match="H query"):
+        prove(setup(small, rng=rnd), small, ws, h_table=table)
+    with pytest.raises(ValueError):
+        build_h_table(pk, memory_budget=1024)

@@ -162,3 +162,30 @@ def test_circom_chain_with_unsorted_terms_through_the_cli(npm_prefix, tmp_path):
     assert proc.returncode == 1 and "pairing check fails" in proc.stderr, proc.stderr
     assert not _snarkjs_verify(npm_prefix, tmp_path, formats.load_json(tmp_path / "vk.json"), wrong,
                                formats.load_json(tmp_path / "proof.json"))
+
+
+def test_snarkjs_accepts_a_public_node_statement_proof(npm_prefix, tmp_path):
+    """A node statement in public form (exact update, rows packed into shared products):
+    snarkjs verifies our proof for the signals the root forms from (u, low bits), and refuses
+    it for an update moved by one unit."""
+    from hpc_zkfl.models import FeatureRange, NodeStatement, StatementSpec
+    spec = StatementSpec(model="ovr", n_features=5, n_classes=3, batch_size=4,
+                         features=FeatureRange(4, 0, 16), learning_rate=0.25, norm_bound=4.0,
+                         verifier_checks_update=True)
+    st = NodeStatement(spec)
+    g = np.random.default_rng(5)
+    w = spec.fixed_point.encode(g.uniform(-1, 1, spec.n_params))
+    X, y = g.integers(0, 17, (4, 5)), g.integers(0, 3, 4)
+    u, wit = st.witness(2, 7, w, X, y)
+    low = st.update_low(wit)
+    pk = setup(st.r1cs)
+    proof = prove(pk, st.r1cs, wit.witness)
+    public = st.public_signals(2, 7, w, u, low=low)
+    assert st.check_update(u, low) is None and verify(pk.vk, public, proof)
+    vk_json, proof_json = formats.vk_to_snarkjs(pk.vk), formats.proof_to_snarkjs(proof)
+    assert _snarkjs_verify(npm_prefix, tmp_path, vk_json, formats.public_to_snarkjs(public),
+                           proof_json)
+    moved = u.copy()
+    moved[0] += 1
+    wrong = formats.public_to_snarkjs(st.public_signals(2, 7, w, moved, low=low))
+    assert not _snarkjs_verify(npm_prefix, tmp_path, vk_json, wrong, proof_json)
