@@ -46,8 +46,12 @@ CACHE_DIR = _configure_cache_dir()
 
 
 def jit(*args, **kwargs):
-    """`numba.njit` with the on-disk cache on: `@jit` or `@jit(parallel=True)`."""
+    """`numba.njit` with the on-disk cache on and the GIL released: `@jit` or
+    `@jit(parallel=True)`."""
     kwargs.setdefault("cache", True)
+    # Kernels release the GIL, so that a rank can prove several nodes at once from Python
+    # threads (`hpc_zkfl.fl.node.step_nodes`).
+    kwargs.setdefault("nogil", True)
     if args and callable(args[0]):
         return numba.njit(**kwargs)(args[0])
     return numba.njit(*args, **kwargs)

@@ -183,4 +183,52 @@ class FederatedNode:
         return self._honest(other, t, w, labels_attack=False)
 
 
-__all__ = ["FederatedNode"]
+def concurrent_provers() -> int:
+    """How many nodes a rank proves at once: its numba threads, one proof on each, where the
+    threading layer lets several Python threads run parallel kernels (OpenMP, TBB)."""
+    import numba
+
+    from hpc_zkfl.machine import numba_threading
+    threads = numba.get_num_threads()
+    return threads if threads > 1 and numba_threading()[1] in ("omp", "tbb") else 1
+
+
+def step_nodes(nodes, t: int, w, w_previous=None, before=None):
+    """Yield (node, its round-t message, or the exception its step raised) for each node, as
+    each finishes, so that a message can leave while others are still proving.  Many nodes
+    per pass: with k > 1 `concurrent_provers`, k nodes step at once, each proof on one
+    thread (the kernels release the GIL), since a small proof split over k threads leaves
+    them waiting on each other.  `before(node_id)` runs first in each node's step."""
+    def step(node):
+        if before is not None:
+            before(node.id)
+        return node.step(t, w, w_previous)
+
+    workers = concurrent_provers() if len(nodes) > 1 else 1
+    if workers == 1:
+        for node in nodes:
+            try:
+                yield node, step(node)
+            except Exception as exc:                    # the caller decides what it costs
+                yield node, exc
+        return
+    import numba
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+    fed = nodes[0].fed
+    if fed.proofs and not fed.private and fed.proving_key is not None:
+        fed.h_table()                                   # once, before the threads share it
+
+    def one_thread(node):
+        numba.set_num_threads(1)                        # thread-local in numba
+        return step(node)
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="prover") as pool:
+        futures = {pool.submit(one_thread, node): node for node in nodes}
+        for future in as_completed(futures):
+            try:
+                yield futures[future], future.result()
+            except Exception as exc:
+                yield futures[future], exc
+
+
+__all__ = ["FederatedNode", "concurrent_provers", "step_nodes"]

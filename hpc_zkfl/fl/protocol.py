@@ -82,12 +82,12 @@ class InProcess:
         from .message import NodeMessage
         from .private import ShareMessage
         messages, to_helper = {}, {}
+        from .node import step_nodes
         participating = self.fed.participants(t)
-        for node in self.nodes:
-            if not participating[node.id]:
-                continue
-            self.slow(node.id)
-            msg = node.step(t, w, w_prev)
+        active = [node for node in self.nodes if participating[node.id]]
+        for node, msg in step_nodes(active, t, w, w_prev, before=self.slow):
+            if isinstance(msg, Exception):
+                raise msg
             if time.perf_counter() > deadline:
                 continue
             # Through their bytes, as a transport would carry them.

@@ -260,7 +260,7 @@ def constraint_breakdown(descriptions) -> dict:
         if any(p.startswith("bit ") and p.endswith("is boolean") for p in parts) or \
                 parts[-1] == "bits sum to x":
             range_checks += 1
-        if "remainder" in parts or any(p.endswith("quotient range") for p in parts):
+        if any(p.split(" ")[0] == "remainder" or p.endswith("quotient range") for p in parts):
             roles["truncation"] += 1
         elif parts[0] == "inputs":
             roles["input validity"] += 1

@@ -208,7 +208,7 @@ def _send(comm, kind: Kind, data: bytes, dest: int = 0):
 def _worker(comm, cfg, fed, owner, resume: bool):
     from mpi4py import MPI
 
-    from hpc_zkfl.fl.node import FederatedNode
+    from hpc_zkfl.fl.node import FederatedNode, step_nodes
 
     n_params = fed.spec.n_params
     _send(comm, Kind.HELLO, wire.encode_hello(MPI.Get_processor_name()))
@@ -240,12 +240,11 @@ def _worker(comm, cfg, fed, owner, resume: bool):
             break
         t, w, w_prev = wire.decode_round(data, n_params)
         participating = fed.participants(t)
-        for node in mine:
-            if not participating[node.id]:
-                continue
-            _slow(cfg, node.id)
+        active = [node for node in mine if participating[node.id]]
+        for node, msg in step_nodes(active, t, w, w_prev, before=lambda i: _slow(cfg, i)):
             try:
-                msg = node.step(t, w, w_prev)
+                if isinstance(msg, Exception):
+                    raise msg
                 if fed.private:                 # (to the leader, to the helper)
                     sends = [(0, Kind.RESULT, wire.encode_result(t, node.id, m.to_bytes()))
                              for m in msg[:1] if m is not None]
