@@ -264,7 +264,9 @@ class ConstraintSystem:
         return q
 
     def assert_equal(self, a, b, label: str = "assert_equal"):
-        self._constrain(as_lc(a) - as_lc(b), 1, 0, label)
+        # As 1 * 0 = a - b: the wires of a - b then sit in C only, so the prover's A and B
+        # MSMs skip them (a linear check often holds the widest values, e.g. packed sums).
+        self._constrain(1, 0, as_lc(a) - as_lc(b), label)
 
     def assert_product(self, a, b, c, label: str = "assert_product"):
         """Assert a * b == c (one constraint, no new wire)."""
