@@ -204,7 +204,8 @@ def step_nodes(nodes, t: int, w, w_previous=None, before=None):
             before(node.id)
         return node.step(t, w, w_previous)
 
-    workers = concurrent_provers() if len(nodes) > 1 else 1
+    # Without proofs a step is a few numpy calls that hold the GIL: threads would only cost.
+    workers = concurrent_provers() if len(nodes) > 1 and nodes[0].fed.proofs else 1
     if workers == 1:
         for node in nodes:
             try:
