@@ -258,3 +258,22 @@ def test_a_proving_rank_keeps_one_h_table_per_key(keys):
     fed0 = dataclasses.replace(build_federation(parse_config(text), with_statement=False),
                                statement=keys[0], proving_key=keys[1], backend="cpu")
     assert fed0.h_table() is None
+
+
+def test_step_nodes_proves_several_at_once_and_hands_back_failures(keys, monkeypatch):
+    """Every node's message comes back once (in the order they finish), each accepted by
+    the root, whether the nodes prove one after another or k at a time; a node whose step
+    raises is handed back with its exception, and the others still come back."""
+    from hpc_zkfl.fl import node as node_mod
+    fed = federation(keys, "none")
+    w = np.zeros(fed.spec.n_params, dtype=np.int64)
+    for k in (1, 2):
+        monkeypatch.setattr(node_mod, "concurrent_provers", lambda k=k: k)
+        nodes = [FederatedNode(i, fed) for i in range(4)]
+        bad = nodes[2]
+        monkeypatch.setattr(bad, "step", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
+        got = dict((n.id, m) for n, m in node_mod.step_nodes(nodes, 1, w))
+        assert sorted(got) == [0, 1, 2, 3] and isinstance(got[2], RuntimeError)
+        messages = {i: m for i, m in got.items() if i != 2}
+        out = process_round(fed, 1, w, messages, server_step_of(parse_config("")))
+        assert [out.reason[i] for i in (0, 1, 3)] == [RejectReason.ACCEPTED] * 3
