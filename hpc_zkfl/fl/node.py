@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from hpc_zkfl.backends import as_backend
 from hpc_zkfl.circuit.fixedpoint import FixedPointRangeError
 from hpc_zkfl.models import update_ref
 
@@ -205,7 +206,10 @@ def step_nodes(nodes, t: int, w, w_previous=None, before=None):
         return node.step(t, w, w_previous)
 
     # Without proofs a step is a few numpy calls that hold the GIL: threads would only cost.
-    workers = concurrent_provers() if len(nodes) > 1 and nodes[0].fed.proofs else 1
+    # Kernel backends keep their own streams and threads: one node at a time there.
+    fed = nodes[0].fed if nodes else None
+    workers = concurrent_provers() if len(nodes) > 1 and fed.proofs and \
+        as_backend(fed.backend).name == "cpu" else 1
     if workers == 1:
         for node in nodes:
             try:
@@ -215,7 +219,6 @@ def step_nodes(nodes, t: int, w, w_previous=None, before=None):
         return
     import numba
     from concurrent.futures import ThreadPoolExecutor, as_completed
-    fed = nodes[0].fed
     if fed.proofs and not fed.private and fed.proving_key is not None:
         fed.h_table()                                   # once, before the threads share it
 
