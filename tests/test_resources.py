@@ -100,7 +100,8 @@ def test_memory_check_and_its_override():
 def test_the_domain_limit_cannot_be_overridden():
     cfg = parse_config(HUGE, "huge.toml")
     t0 = time.perf_counter()
-    with pytest.raises(ConfigError, match=r"^huge\.toml: the node statement has 1,4\d\d,\d{3},\d{3} "
+    with pytest.raises(ConfigError, match=r"^huge\.toml: the node statement has "
+                                          r"1,4\d\d,\d{3},\d{3} "
                                           r"constraints: its Groth16 domain would be 2\^31, "
                                           r"beyond 2\^28"):
         check_resources(cfg, skip_memory=True)

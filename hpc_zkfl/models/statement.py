@@ -14,8 +14,9 @@ Private: the batch (X, Y) and, with data binding, each sample's Merkle path.  Th
 4. ||u||^2 <= B^2.
 
 Where the update is public (`StatementSpec.verifier_checks_update`, public mode) the public
-input is the exact U, not u: the circuit proves U = -c G (one linear constraint a parameter)
-and the verifier derives u = floor(U / 2^s) itself.  A node sends u and its low bits
+input is the exact U, not u: the circuit proves U = -c G with linear checks only (one a
+parameter, or one a column and pack of rows, `linear.exact_update_circuit`) and the verifier
+derives u = floor(U / 2^s) itself.  A node sends u and its low bits
 rho = U - 2^s u; the verifier checks 0 <= rho < 2^s, u's fixed-point range and ||u|| <= B on
 the values it holds (`NodeStatement.check_update`) and forms U = 2^s u + rho for the
 pairing.  Sound because U is a sum of products of range-checked values (well below r / 2),
@@ -194,8 +195,9 @@ def build_circuit(spec: StatementSpec, cs: ConstraintSystem = None) -> Constrain
     if spec.verifier_checks_update:
         shift = int(update_shifts(spec).max())
         if shift > MAX_UPDATE_SHIFT:
-            raise ValueError(f"learning_rate / batch_size = {spec.learning_rate / spec.batch_size:g} "
-                             f"puts the exact update {shift} bits below u, more than the "
+            ratio = spec.learning_rate / spec.batch_size
+            raise ValueError(f"learning_rate / batch_size = {ratio:g} puts the exact update "
+                             f"{shift} bits below u, more than the "
                              f"{MAX_UPDATE_SHIFT} its low bits travel in; raise the learning rate")
     fmt, K, D, B = spec.fixed_point, spec.n_outputs, spec.n_features, spec.batch_size
     cs.public_input("round")
@@ -322,7 +324,8 @@ class NodeStatement:
             return f"no int64 low bits of shape ({n},) for the exact update"
         bad = np.flatnonzero((low < 0) | (np.right_shift(low, self._shifts) != 0))
         if bad.size:
-            return f"low bits of update entry {int(bad[0])} outside [0, 2^{int(self._shifts[bad[0]])})"
+            j = int(bad[0])
+            return f"low bits of update entry {j} outside [0, 2^{int(self._shifts[j])})"
         values = [int(v) for v in u]
         bad = [j for j, v in enumerate(values) if not fmt.lo <= v <= fmt.hi]
         if bad:

@@ -253,7 +253,8 @@ def test_a_proving_rank_keeps_one_h_table_per_key(keys):
                          server_step_of(parse_config(""))).reason[0] == RejectReason.ACCEPTED
     other = fed.with_key(setup(keys[0].r1cs, backend="cpu"))
     assert other.h_table() is not table
-    text = CONFIG.format(kind="none", extra="").replace("seed = 5", "seed = 5\nprover_table_mib = 0")
+    text = CONFIG.format(kind="none", extra="").replace("seed = 5",
+                                                        "seed = 5\nprover_table_mib = 0")
     text = text.replace("fraction = 0.5", "fraction = 0.0")
     fed0 = dataclasses.replace(build_federation(parse_config(text), with_statement=False),
                                statement=keys[0], proving_key=keys[1], backend="cpu")
