@@ -789,6 +789,9 @@ class _Root:
             self._stray(*item)
         for rank in sorted(self.workers - self.done):
             self._lose(rank, "no DONE before the deadline")
+        # A worker that answered DONE has received every frame sent to it: testing those
+        # sends now frees their requests before MPI_Finalize (which reports any left).
+        self._sends = [(r, d) for r, d in self._sends if not self._completed(r)]
 
 
 __all__ = ["node_ranks", "run"]
