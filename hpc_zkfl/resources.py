@@ -38,9 +38,9 @@ range and norm checks in the circuit, as two-aggregator runs still do; public ru
 to the verifier (`StatementSpec.verifier_checks_update`), and the model counts whichever the
 run has.
 """
-import math
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -126,13 +126,11 @@ def statement_size(spec) -> StatementSize:
     from hpc_zkfl.circuit.fixedpoint import (in_range, norm_bound, relu, sigmoid,
                                              sigmoid_out_frac_bits, truncate)
     from hpc_zkfl.circuit.packing import pack_layout, packed_affine_floor
-    from hpc_zkfl.models.linear import update_digit_bits
+    from hpc_zkfl.models.linear import logit_digit_bits, update_digit_bits
+    from hpc_zkfl.models.statement import check_update_shift, update_shifts
     fmt, feats = spec.fixed_point, spec.features
     spec.norm_bound_sq()                                # ValueError for a bound beyond Fr
-    if spec.verifier_checks_update:                     # the low bits travel as int64
-        from hpc_zkfl.models.statement import MAX_UPDATE_SHIFT, update_shifts
-        if int(update_shifts(spec).max()) > MAX_UPDATE_SHIFT:
-            raise ValueError(f"the exact update lies more than {MAX_UPDATE_SHIFT} bits below u")
+    check_update_shift(spec)                            # the low bits travel as int64
     B, D, K, H, P = spec.batch_size, spec.n_features, spec.n_outputs, spec.hidden, spec.n_params
     f, q, fp = fmt.frac_bits, feats.frac_bits, sigmoid_out_frac_bits(fmt)
 
@@ -142,8 +140,7 @@ def statement_size(spec) -> StatementSize:
     def outputs(n_in, frac, input_bound):
         """K logits of n_in inputs each (rows packed, `packed_affine_floor`), their sigmoids:
         a pack of g rows costs n_in products plus what one with a single input adds."""
-        digit_bits = max(T + frac, (n_in * (1 << (T - 1)) * input_bound
-                                    + (1 << (T - 1 + frac))).bit_length())
+        digit_bits = logit_digit_bits(fmt, n_in, frac, input_bound)
         _, m = pack_layout(digit_bits)
         cost = _Cost(0, 0)
         for g in [m] * (K // m) + ([K % m] if K % m else []):
@@ -160,16 +157,14 @@ def statement_size(spec) -> StatementSize:
     hashing = _binding_cost(spec) if spec.data_binding else _Cost(0, 0)
     sample += hashing
     exact = spec.verifier_checks_update     # public U = -c G, else u = floor(-c G / 2^s)
-    c, c_bits = spec.step_constant()
+    c, _ = spec.step_constant()
     if spec.model == "mlp":
         relu_cost = _cost(lambda cs, x: relu(cs, x, fmt))
         sample += H * (D * _MUL + trunc(q, check=False) + relu_cost) + outputs(H, f, 1 << (T - 1))
         sample += H * (K * _MUL + trunc(fp) + _MUL)          # backpropagated errors
         total += B * (H * D + K * H) * _MUL                  # gradient sums
-        grad_bits = {"W1": f + q, "b1": f + q, "W2": fp + f, "b2": fp + f}
     else:
         sample += outputs(D, q, max(abs(feats.lo), abs(feats.hi)))
-        grad_bits = {"W": fp + q, "b": fp + q}
         if exact:       # `packed_outer_equal`: per pack, B D products and D + 1 equalities
             _, m = pack_layout(update_digit_bits(spec))
             packs = -(-K // m)
@@ -180,10 +175,9 @@ def statement_size(spec) -> StatementSize:
     if exact and spec.model == "mlp":                  # one equality an entry
         total += _Cost(P, 0)
     elif not exact:
-        for name, shape in spec.param_shapes():            # u = floor(-c G / 2^s)
-            shift = grad_bits[name] + c_bits - f
-            total += math.prod(shape) * _cost(
-                lambda cs, g, u: truncate(cs, -c * g, shift, fmt, out=u), 2)
+        shifts = Counter(int(s) for s in update_shifts(spec))    # u = floor(-c G / 2^s)
+        for shift, count in shifts.items():
+            total += count * _cost(lambda cs, g, u: truncate(cs, -c * g, shift, fmt, out=u), 2)
         # the norm bound: a square per entry of u, then one range check
         one, two = (_cost(lambda cs, *u: norm_bound(cs, u, spec.norm_bound_sq()), k)
                     for k in (1, 2))

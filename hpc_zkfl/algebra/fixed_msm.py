@@ -31,9 +31,8 @@ from numba import get_num_threads, prange
 from ._jit import jit
 from .curve import G1, G2, Group, jac_double, jac_from_affine, jacobian_to_affine_range
 from .field_ops import f_load, f_store
-from .msm import (HALF_R_BITS, SCALAR_BITS, _COST_AFFINE, _COST_BUCKET, _NO_NEGATION, _batch,
-                  check_point_shape, check_scalars, msm, n_windows, plan_cost, run_buckets,
-                  scalar_bits, signed_scalars)
+from .msm import (_COST_AFFINE, _COST_BUCKET, _batch, check_point_shape, check_scalars,
+                  msm_prepared, n_windows, plan_cost, prepared_scalars, run_buckets)
 
 MIN_FIXED_WINDOW = 1
 MAX_FIXED_WINDOW = 20       # 2^19 buckets: ~100 MiB of bucket arrays a core for G1
@@ -167,24 +166,18 @@ class FixedBaseTable:
         `fixed` forces the choice.  `batch` overrides the batch-affine batch size (0: XYZZ
         buckets), for tuning and tests."""
         group = self.group
-        scalars = given = check_scalars(group, scalars, self.n)
+        scalars = check_scalars(group, scalars, self.n)
         out = np.zeros((1, 2) + group.coord_shape, dtype=np.uint64)
         if self.n == 0:
             return out[0]
         c = self.window
-        bits = min(SCALAR_BITS, scalar_bits(scalars))
-        neg = _NO_NEGATION
-        if signed and bits >= HALF_R_BITS:     # else no scalar exceeds (r - 1) / 2
-            mags, flags = signed_scalars(scalars)
-            mag_bits = scalar_bits(mags)
-            if n_windows(c, mag_bits) < n_windows(c, bits):
-                scalars, neg, bits = mags, flags, mag_bits
+        scalars, neg, bits = prepared_scalars(scalars, signed)
         n_win = n_windows(c, bits)
         if fixed is None:
             nonzero = int(np.count_nonzero(scalars.any(axis=1)))
             fixed = fixed_cost(nonzero, c, windows=n_win) <= plan_cost(nonzero, bits=bits)
         if not fixed:
-            return msm(group, self.bases, given, signed=signed)
+            return msm_prepared(group, self.bases, scalars, neg, bits)
         # A bucket takes one pending addition a batch: more than 2^(c-1) never fill a batch.
         batch = min(1 << (c - 1), _batch(c) if batch is None else batch)
         workers = max(1, min(get_num_threads(), self.n))

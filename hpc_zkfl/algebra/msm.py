@@ -598,24 +598,37 @@ def msm(group: Group, points, scalars, window: int = None, chunks: int = None,
     """sum_i [scalars[i]] points[i] as one affine point: a (2, 4) array for G1, (2, 2, 4) for
     G2, all zeros for infinity.  `window`, `chunks` and `batch_affine` override the plan
     (window size, chunks per window, bucket kind) for tuning and tests.  With `signed`,
-    scalars above (r - 1) / 2 are taken as -(r - k) when that saves windows (see
-    `signed_scalars`); the result is the same either way."""
+    scalars above (r - 1) / 2 are taken as -(r - k) (see `signed_scalars`); the result is the
+    same either way."""
     points, scalars = check_msm_inputs(group, points, scalars)
-    n = points.shape[0]
     if window is not None and not 1 <= window <= MAX_WINDOW:
         raise ValueError(f"window size must be in [1, {MAX_WINDOW}], got {window}")
     if chunks is not None and chunks < 1:
         raise ValueError(f"chunks must be positive, got {chunks}")
+    return msm_prepared(group, points, *prepared_scalars(scalars, signed), window, chunks,
+                        batch_affine)
+
+
+def prepared_scalars(scalars, signed: bool = True) -> tuple:
+    """(scalars, negation flags, bits) for the kernels from checked (n, 4) plain scalars:
+    with `signed`, the magnitudes of `signed_scalars` and their flags (no flags when no
+    scalar can exceed (r - 1) / 2); bits bounds them for `n_windows`."""
+    bits = min(SCALAR_BITS, scalar_bits(scalars))
+    if not signed or bits < HALF_R_BITS:
+        return scalars, _NO_NEGATION, bits
+    scalars, neg = signed_scalars(scalars)
+    return scalars, neg, scalar_bits(scalars)
+
+
+def msm_prepared(group, points, scalars, neg, bits, window=None, chunks=None,
+                 batch_affine=None) -> np.ndarray:
+    """`msm` on checked points and `prepared_scalars`, the overrides already validated."""
+    n = points.shape[0]
 
     def windows(bits):
         c = window if window is not None else plan(n, bits=bits).window
         return n_windows(c, bits)
 
-    bits = min(SCALAR_BITS, scalar_bits(scalars))
-    neg = _NO_NEGATION
-    if signed and bits >= HALF_R_BITS:   # else no scalar exceeds (r - 1) / 2
-        scalars, neg = signed_scalars(scalars)
-        bits = scalar_bits(scalars)
     if window is None and chunks is None and batch_affine is None and n >= SPLIT_MIN_POINTS:
         # A witness is mostly short values with a minority of full-width ones (products of
         # packed values, inverses): the short ones alone need a fraction of the windows.
@@ -779,5 +792,6 @@ def random_points(group: Group, n: int, seed=None):
 
 
 __all__ = ["MsmPlan", "check_msm_inputs", "fixed_base_mul", "msm", "msm_g1", "msm_g2",
-           "msm_values", "n_windows", "plan", "random_points", "scalar_bits", "signed_scalars",
+           "msm_prepared", "msm_values", "n_windows", "plan", "prepared_scalars", "random_points",
+           "scalar_bits", "signed_scalars",
            "xyzz_add", "xyzz_add_affine", "xyzz_double", "xyzz_to_affine"]

@@ -20,7 +20,7 @@ eprint 2020/315; here it is plain R1CS.
 from hpc_zkfl.algebra.constants import R
 
 from .builder import CircuitError, LinearCombination, as_lc
-from .fixedpoint import truncate
+from .fixedpoint import from_field, truncate
 
 PACK_BITS = 252
 
@@ -42,16 +42,11 @@ def pack(values, lam: int) -> LinearCombination:
     return out
 
 
-def _signed(x: int) -> int:
-    x %= R
-    return x - R if x > R // 2 else x
-
-
 def _unpack_floor_hint(lam: int, m: int, shift: int):
     """The hint of `packed_affine_floor`: per digit a_k, floor(a_k / 2^shift) and (when shift
     > 0) the remainder, from the packed value."""
     def hint(packed):
-        value, out = _signed(packed), []
+        value, out = from_field(packed), []
         for _ in range(m):
             digit = value & ((1 << lam) - 1)
             if digit >> (lam - 1):

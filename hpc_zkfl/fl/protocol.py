@@ -80,9 +80,9 @@ class InProcess:
 
     def collect(self, t, t_start, deadline, w, w_prev):
         from .message import NodeMessage
+        from .node import step_nodes
         from .private import ShareMessage
         messages, to_helper = {}, {}
-        from .node import step_nodes
         participating = self.fed.participants(t)
         active = [node for node in self.nodes if participating[node.id]]
         for node, msg in step_nodes(active, t, w, w_prev, before=self.slow):

@@ -55,17 +55,25 @@ def gradient_ref(spec, params, X, Y) -> dict:
             "b": (d.astype(object).sum(axis=0) << q, bits["b"])}
 
 
+def logit_digit_bits(fmt, n_in: int, in_frac: int, input_bound: int) -> int:
+    """Bits that bound both sides of a packed logit (`packed_affine_floor`): |W x + b 2^q|
+    from |W|, |b| <= 2^(T-1) (the root keeps the model in range) and the inputs' bound, and
+    |z 2^q + remainder| < 2^(T + q) from the sigmoid's range check of z."""
+    T = fmt.total_bits
+    bound = n_in * (1 << (T - 1)) * input_bound + (1 << (T - 1 + in_frac))
+    return max(T + in_frac, bound.bit_length())
+
+
 def output_errors_circuit(cs, spec, W, b, inputs, y, in_frac: int, input_bound: int) -> list:
     """d_k = sigmoid(floor((W inputs + b 2^in_frac) / 2^in_frac)) - y_k 2^(f+e) for one sample
     whose `inputs` have in_frac fractional bits and magnitude at most input_bound (the sigmoid
     outputs' loss gradient).  The rows of W share products (`packed_affine_floor`)."""
     fmt = spec.fixed_point
-    fp, T = sigmoid_out_frac_bits(fmt), fmt.total_bits
-    # |W| <= 2^(T-1) and |b| <= 2^(T-1): the root keeps the model in range.
-    bound = len(inputs) * (1 << (T - 1)) * input_bound + (1 << (T - 1 + in_frac))
+    fp = sigmoid_out_frac_bits(fmt)
     with cs.scope("forward"):
         z = packed_affine_floor(cs, W, inputs, [bk * (1 << in_frac) for bk in b], in_frac,
-                                max(T + in_frac, bound.bit_length()), fmt, label="logits")
+                                logit_digit_bits(fmt, len(inputs), in_frac, input_bound), fmt,
+                                label="logits")
     d = []
     for k, zk in enumerate(z):
         # The sigmoid range-checks z (through |z|): the bound packed_affine_floor needs.
@@ -124,4 +132,4 @@ def exact_update_circuit(cs, spec, params, X, Y, exact, c: int) -> None:
 
 
 __all__ = ["exact_update_circuit", "gradient_circuit", "gradient_frac_bits", "gradient_ref",
-           "logits_ref", "output_errors_circuit", "update_digit_bits"]
+           "logit_digit_bits", "logits_ref", "output_errors_circuit", "update_digit_bits"]

@@ -66,6 +66,18 @@ def update_shifts(spec: StatementSpec) -> np.ndarray:
                            for name, shape in spec.param_shapes()])
 
 
+def check_update_shift(spec: StatementSpec) -> None:
+    """ValueError when the update is public and its low bits would not fit an int64."""
+    if not spec.verifier_checks_update:
+        return
+    shift = int(update_shifts(spec).max())
+    if shift > MAX_UPDATE_SHIFT:
+        ratio = spec.learning_rate / spec.batch_size
+        raise ValueError(f"learning_rate / batch_size = {ratio:g} puts the exact update "
+                         f"{shift} bits below u, more than the "
+                         f"{MAX_UPDATE_SHIFT} its low bits travel in; raise the learning rate")
+
+
 # --- parameters and labels -----------------------------------------------------------------
 
 def unflatten(spec: StatementSpec, flat) -> dict:
@@ -141,10 +153,11 @@ def exact_update_ref(spec: StatementSpec, w, X, labels) -> tuple:
     params = unflatten(spec, fmt.check(w, what="model parameter"))
     grads = _MODEL_MODULES[spec.model].gradient_ref(spec, params, X, Y)
     c, c_bits = spec.step_constant()
-    parts, lows = [], []
+    parts, lows, widest = [], [], 0
     for name, _ in spec.param_shapes():
         G, g_bits = grads[name]
         shift = g_bits + c_bits - fmt.frac_bits
+        widest = max(widest, shift)
         exact = -c * np.asarray(G, dtype=object).reshape(-1)
         step = floor_shift(exact, shift)
         parts.append(fmt.check(step, what=f"update of {name}"))
@@ -155,8 +168,7 @@ def exact_update_ref(spec: StatementSpec, w, X, labels) -> tuple:
         raise NormBoundError(f"||u|| = {math.sqrt(norm_sq) / fmt.one:.6g} exceeds the bound "
                              f"B = {spec.norm_bound:.6g}")
     low = np.concatenate(lows)
-    return u, (low.astype(np.int64) if max(int(update_shifts(spec).max()), 0) <= MAX_UPDATE_SHIFT
-               else low)
+    return u, (low.astype(np.int64) if widest <= MAX_UPDATE_SHIFT else low)
 
 
 def update_ref(spec: StatementSpec, w, X, labels) -> np.ndarray:
@@ -192,13 +204,7 @@ def _flat(nested):
 def build_circuit(spec: StatementSpec, cs: ConstraintSystem = None) -> ConstraintSystem:
     """The statement's constraint system (not compiled)."""
     cs = cs or ConstraintSystem()
-    if spec.verifier_checks_update:
-        shift = int(update_shifts(spec).max())
-        if shift > MAX_UPDATE_SHIFT:
-            ratio = spec.learning_rate / spec.batch_size
-            raise ValueError(f"learning_rate / batch_size = {ratio:g} puts the exact update "
-                             f"{shift} bits below u, more than the "
-                             f"{MAX_UPDATE_SHIFT} its low bits travel in; raise the learning rate")
+    check_update_shift(spec)
     fmt, K, D, B = spec.fixed_point, spec.n_outputs, spec.n_features, spec.batch_size
     cs.public_input("round")
     cs.public_input("node")
@@ -343,6 +349,11 @@ class NodeStatement:
         return np.array([v & ((1 << int(s)) - 1) for v, s in zip(exact, self._shifts)],
                         dtype=np.int64)
 
+    def _exact(self, u, low) -> list:
+        """U = 2^s u + low, entry by entry, as Python ints."""
+        return [(int(v) << int(s)) + int(r)
+                for v, s, r in zip(np.asarray(u), self._shifts, np.asarray(low))]
+
     def public_signals(self, round_index: int, node_id: int, w, u, commitment=None,
                        low=None) -> list:
         """The public signals as the verifier sees them (ints mod r, in wire order).  Where
@@ -363,8 +374,7 @@ class NodeStatement:
         if self.spec.verifier_checks_update:
             if low is None or np.shape(low) != (self.spec.n_params,):
                 raise ValueError(f"the exact update needs {self.spec.n_params} low bits")
-            values.extend((int(v) << int(s)) + int(r)
-                          for v, s, r in zip(np.asarray(u), self._shifts, np.asarray(low)))
+            values.extend(self._exact(u, low))
         elif low is not None:
             raise ValueError("a committed update has no low bits")
         else:
@@ -379,8 +389,7 @@ class NodeStatement:
         X, Y = check_batch(self.spec, X, labels)
         public = {"round": round_index, "node": node_id, "w": [int(v) for v in w]}
         if self.spec.verifier_checks_update:
-            public["u_exact"] = [(int(v) << int(s)) + int(r)
-                                 for v, s, r in zip(u, self._shifts, low)]
+            public["u_exact"] = self._exact(u, low)
         else:
             public["u"] = [int(v) for v in u]
         private = {"x": [int(v) for v in X.reshape(-1)], "y": [int(v) for v in Y.reshape(-1)]}
@@ -394,5 +403,5 @@ class NodeStatement:
 
 
 __all__ = ["MAX_UPDATE_SHIFT", "NodeStatement", "NormBoundError", "build_circuit", "check_batch",
-           "constraint_breakdown", "exact_update_ref", "flatten", "logits_ref", "one_hot",
+           "check_update_shift", "constraint_breakdown", "exact_update_ref", "flatten", "logits_ref", "one_hot",
            "predict_ref", "unflatten", "update_ref", "update_shifts"]

@@ -243,7 +243,7 @@ def _worker(comm, cfg, fed, owner, resume: bool):
         active = [node for node in mine if participating[node.id]]
         for node, msg in step_nodes(active, t, w, w_prev, before=lambda i: _slow(cfg, i)):
             try:
-                if isinstance(msg, Exception):
+                if isinstance(msg, Exception):          # its step failed: logged below
                     raise msg
                 if fed.private:                 # (to the leader, to the helper)
                     sends = [(0, Kind.RESULT, wire.encode_result(t, node.id, m.to_bytes()))
