@@ -1,0 +1,246 @@
+"""The boosted-tree level statement: the circuit equals the integer reference bit for bit, a
+federation of proving nodes grows the centralized trees, and every deviation from the
+committed data, margins or histograms leaves no satisfying witness (or no valid proof)."""
+import numpy as np
+import pytest
+
+from hpc_zkfl.algebra.constants import R
+from hpc_zkfl.circuit.builder import UnsatisfiedConstraintError
+from hpc_zkfl.groth16 import prove, setup, verify
+from hpc_zkfl.models.gbdt import (MARGIN_FORMAT, BinEdges, GBDTParams, Tree, grow_level,
+                                  histograms_ref, train_reference)
+from hpc_zkfl.models.gbdt_statement import (CommittedData, GBDTLevelStatement,
+                                            GBDTStatementSpec, MalformedHistogramError,
+                                            margin_commitment, pack_histograms,
+                                            unpack_histograms)
+
+PARAMS = GBDTParams(n_trees=3, max_depth=2, n_bins=5, learning_rate=0.5, reg_lambda=1.0,
+                    min_child_weight=0.0)
+F, N = 3, 6
+
+
+def _edges(params, n_features):
+    return BinEdges(tuple(tuple(float(b) + 0.5 for b in range(params.n_bins - 1))
+                          for _ in range(n_features)), params.n_bins)
+
+
+def _node_data(rng, n, params=PARAMS, n_features=F, capacity=N):
+    bins = rng.integers(0, params.n_bins, (n, n_features))
+    # Labels that depend on the bins, so that the trees split.
+    y = ((bins[:, 0] + rng.integers(0, 2, n)) > params.n_bins // 2).astype(np.int64)
+    return CommittedData.build(bins, y, params.n_bins, capacity)
+
+
+@pytest.fixture(scope="module")
+def statements():
+    return [GBDTLevelStatement(GBDTStatementSpec(PARAMS, F, N, d))
+            for d in range(PARAMS.max_depth)]
+
+
+def _signals(st, outputs, node, t, data, margins, tree):
+    slots = np.zeros(st.spec.capacity, np.int64)
+    slots[:len(margins)] = margins
+    return st.public_signals(outputs, node, t, data.root, margin_commitment(slots), tree)
+
+
+def test_federation_of_proving_nodes_grows_the_centralized_trees(statements):
+    """Nodes with 6, 4 and 1 samples prove every level of three trees; the root sums the
+    histograms it unpacks from the witnesses' public signals (exactly what the proofs show)
+    and grows the trees: the same trees as `train_reference` on the union, level for level."""
+    rng = np.random.default_rng(3)
+    nodes = [_node_data(rng, n) for n in (6, 4, 1)]
+    central = []
+    ens = train_reference([np.concatenate([d.bins for d in nodes])],
+                          [np.concatenate([d.labels for d in nodes])], PARAMS, _edges(PARAMS, F),
+                          on_level=lambda t, d, G, H: central.append((G, H)))
+    margins = [np.zeros(len(d.labels), np.int64) for d in nodes]      # before the previous tree
+    prev = Tree.empty(PARAMS)
+    n_valid = [PARAMS.n_bins] * F
+    step = 0
+    for t in range(PARAMS.n_trees):
+        tree, open_nodes = Tree.empty(PARAMS), [True]
+        for d, st in enumerate(statements):
+            G = H = 0
+            for i, data in enumerate(nodes):
+                at_level = prev if d == 0 else tree
+                outputs, wit = st.witness(i, t, data, margins[i], at_level)
+                st.solver.check(wit)
+                signals = _signals(st, outputs, i, t, data, margins[i], at_level)
+                assert signals == [int(v) for v in wit.public_signals]
+                g, h = st.histograms(wit.public_signals)
+                ref = histograms_ref(data.bins, data.labels,
+                                     margins[i] + (prev.predict_margin(data.bins) if d == 0
+                                                   else 0), tree, d, PARAMS.n_bins)
+                assert np.array_equal(g, ref[0]) and np.array_equal(h, ref[1])
+                G, H = G + g, H + h
+            assert np.array_equal(G, central[step][0]) and np.array_equal(H, central[step][1])
+            step += 1
+            open_nodes = grow_level(tree, d, G, H, PARAMS, open_nodes, n_valid)
+            if d == 0:
+                margins = [m + prev.predict_margin(data.bins) for m, data in zip(margins, nodes)]
+        assert tree.same_as(ens.trees[t])
+        prev = tree
+    assert any(t.is_split.any() for t in ens.trees)
+
+
+def test_margin_commitment_chains_from_level_zero(statements):
+    """Level 0's output commitment is the `margins_in` that later levels open."""
+    rng = np.random.default_rng(5)
+    data = _node_data(rng, 4)
+    prev = Tree.empty(PARAMS)
+    prev.leaf[:] = [3000, -2000, 70000, -65536]
+    prev.feature[:] = [0, 1, 2]
+    prev.threshold[:] = [2, 1, 3]
+    m0 = np.array([5, -7, 0, 1 << 16])
+    outputs, wit = statements[0].witness(1, 4, data, m0, prev)
+    m1 = m0 + prev.predict_margin(data.bins)
+    slots = np.zeros(N, np.int64)
+    slots[:4] = m1
+    assert outputs[-1] == margin_commitment(slots) == wit.public_signals[len(outputs) - 1]
+    _, wit1 = statements[1].witness(1, 4, data, m1, Tree.empty(PARAMS))
+    assert wit1.public_signals[statements[1].layout.n_elements + 3] == outputs[-1]
+
+
+def _tampered(st, data, margins, tree, **changes):
+    """Solve with honest public inputs and private inputs changed by `changes`."""
+    _, public, private = st.inputs(2, 1, data, margins, tree)
+    for key, fn in changes.items():
+        private[key] = fn(list(private[key]))
+    return st.solver.solve(public, private)
+
+
+def _set(index, value):
+    def change(values):
+        values[index] = value
+        return values
+    return change
+
+
+@pytest.mark.parametrize("depth", [0, 1])
+def test_deviations_leave_no_witness(statements, depth):
+    """Other data (a moved bin, a flipped label), a subset (a real sample marked padding), a
+    superset (a padding slot marked real), other margins, or a tampered output: each
+    breaks a constraint."""
+    st = statements[depth]
+    rng = np.random.default_rng(11 + depth)
+    data = _node_data(rng, 4)
+    tree = Tree.empty(PARAMS)
+    tree.feature[0], tree.threshold[0] = 1, 2
+    margins = np.array([100, -200, 300, 0])
+    _, honest = st.witness(2, 1, data, margins, tree)
+    st.solver.check(honest)
+    B1 = PARAMS.n_bins - 1
+    b = int(data.bins[0, 0])
+    moved = lambda v: _set(b - 1, 0)(_set(b % B1, 1)(v)) if b else _set(0, 1)(v)  # noqa: E731
+    cases = {
+        "moved bin": dict(onehot=moved),
+        "flipped label": dict(label=_set(0, 1 - int(data.labels[0]))),
+        "subset": dict(valid=_set(1, 0)),
+        "superset": dict(valid=_set(5, 1)),
+        "other margin": dict(margin=_set(2, 301)),
+    }
+    for name, change in cases.items():
+        wit = _tampered(st, data, margins, tree, **change)
+        with pytest.raises(UnsatisfiedConstraintError):
+            st.solver.check(wit)
+    scaled = honest.witness.copy()
+    # Output wire 1 (the first histogram element) doubled.
+    from hpc_zkfl.algebra.fields import FR
+    scaled[1] = FR.encode([2 * int(honest.public_signals[0]) % R])[0]
+    with pytest.raises(UnsatisfiedConstraintError):
+        st.solver.check(scaled)
+
+
+def test_groth16_binds_node_tree_data_and_histograms(statements):
+    """A real proof verifies for its own public signals only: not for another node, tree,
+    commitment, margins, previous tree, or scaled, sign-flipped or fabricated histograms."""
+    st = statements[0]
+    pk = setup(st.r1cs, backend="cpu")
+    rng = np.random.default_rng(17)
+    data = _node_data(rng, 5)
+    prev = Tree.empty(PARAMS)
+    prev.feature[:] = [2, 0, 1]
+    prev.threshold[:] = [1, 3, 0]
+    prev.leaf[:] = [4000, -4000, 1000, 0]
+    margins = np.array([10, 20, -30, 40, 0])
+    outputs, wit = st.witness(3, 2, data, margins, prev)
+    proof = prove(pk, st.r1cs, wit.witness, backend="cpu")
+    good = _signals(st, outputs, 3, 2, data, margins, prev)
+    assert verify(pk.vk, good, proof, backend="cpu")
+    G, H = st.histograms(outputs)
+    other_prev = prev.copy()
+    other_prev.leaf[0] += 1
+    n_hist = st.layout.n_elements
+    bad = {
+        "node": _signals(st, outputs, 4, 2, data, margins, prev),
+        "tree": _signals(st, outputs, 3, 3, data, margins, prev),
+        "commitment": st.public_signals(outputs, 3, 2, data.root + 1,
+                                        good[n_hist + 1 + 3], prev),
+        "margins": _signals(st, outputs, 3, 2, data, margins + 1, prev),
+        "previous tree": _signals(st, outputs, 3, 2, data, margins, other_prev),
+        "scaled": _signals(st, pack_histograms(st.layout, 2 * G, 2 * H) + outputs[-1:], 3, 2,
+                           data, margins, prev),
+        "sign-flipped": _signals(st, pack_histograms(st.layout, -G, H) + outputs[-1:], 3, 2,
+                                 data, margins, prev),
+        "fabricated": _signals(st, pack_histograms(st.layout, G + 1, H) + outputs[-1:], 3, 2,
+                               data, margins, prev),
+    }
+    for name, signals in bad.items():
+        assert signals != good, name
+        assert not verify(pk.vk, signals, proof, backend="cpu"), name
+
+
+def test_histogram_packing_round_trips_and_refuses_malformed_elements():
+    rng = np.random.default_rng(23)
+    for d, capacity, n_bins in ((0, 1, 2), (1, 7, 5), (2, 300, 16), (3, 1 << 16, 256)):
+        params = GBDTParams(max_depth=4, n_bins=n_bins)
+        layout = GBDTStatementSpec(params, 4, capacity, d).histogram_layout()
+        assert layout.digit_bits * layout.nodes_per * layout.bins_per <= 252
+        shape = (1 << d, 4, n_bins)
+        gmax, hmax = capacity << 16, capacity << 30
+        G = rng.integers(-gmax, gmax + 1, shape)
+        H = rng.integers(0, hmax + 1, shape)
+        G.flat[0], H.flat[0], G.flat[-1], H.flat[-1] = -gmax, hmax, gmax, 0
+        values = pack_histograms(layout, G, H)
+        for as_field in (False, True):
+            got = unpack_histograms(layout, [v % R if as_field else v for v in values])
+            assert np.array_equal(got[0], G) and np.array_equal(got[1], H)
+    with pytest.raises(MalformedHistogramError, match="expected"):
+        unpack_histograms(layout, values[:-1])
+    with pytest.raises(MalformedHistogramError, match="not an integer"):
+        unpack_histograms(layout, [1.5] + values[1:])
+    top = layout.digit_bits * layout.nodes_per * layout.bins_per
+    with pytest.raises(MalformedHistogramError, match="beyond"):
+        unpack_histograms(layout, [values[0] + (1 << top)] + values[1:])
+    G[0, 0, 0] = gmax + 1
+    with pytest.raises(MalformedHistogramError, match="outside"):
+        unpack_histograms(layout, pack_histograms(layout, G, H))
+
+
+def test_spec_and_input_validation(statements):
+    with pytest.raises(ValueError, match="capacity"):
+        GBDTStatementSpec(PARAMS, F, 0, 0)
+    with pytest.raises(ValueError, match="capacity"):
+        GBDTStatementSpec(PARAMS, F, (1 << 16) + 1, 0)
+    with pytest.raises(ValueError, match="depth"):
+        GBDTStatementSpec(PARAMS, F, N, PARAMS.max_depth)
+    with pytest.raises(ValueError, match="n_features"):
+        GBDTStatementSpec(PARAMS, 0, N, 0)
+    with pytest.raises(ValueError, match="1..6"):
+        CommittedData.build(np.zeros((7, F), np.int64), np.zeros(7, np.int64), 5, N)
+    with pytest.raises(ValueError, match="bins"):
+        CommittedData.build(np.full((2, F), 5), np.zeros(2, np.int64), 5, N)
+    with pytest.raises(ValueError, match="label"):
+        CommittedData.build(np.zeros((2, F), np.int64), np.array([0, 2]), 5, N)
+    data = _node_data(np.random.default_rng(29), 3)
+    st = statements[1]
+    with pytest.raises(ValueError, match="margins"):
+        st.witness(0, 0, data, np.zeros(4, np.int64), Tree.empty(PARAMS))
+    with pytest.raises(ArithmeticError):
+        st.witness(0, 0, data, np.array([MARGIN_FORMAT.hi + 1, 0, 0]), Tree.empty(PARAMS))
+    with pytest.raises(ValueError, match="depth"):
+        st.witness(0, 0, data, np.zeros(3, np.int64), Tree.empty(GBDTParams(max_depth=3)))
+    bad_tree = Tree.empty(PARAMS)
+    bad_tree.feature[0] = F
+    with pytest.raises(ValueError, match="splits"):
+        st.witness(0, 0, data, np.zeros(3, np.int64), bad_tree)
