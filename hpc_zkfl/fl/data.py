@@ -15,6 +15,19 @@ Datasets are the copies that ship inside scikit-learn (nothing is downloaded):
 The train/test split is stratified and drawn here from the seed (not sklearn's splitter), so it is
 the same across scikit-learn versions.
 
+Float datasets (`load_float_dataset`, names in `FLOAT_DATASETS`) keep the raw float64 features,
+unscaled and unquantized, for models that bin features themselves (the boosted trees of
+`hpc_zkfl.models.gbdt` only compare features with bin edges, so scaling changes nothing):
+
+- ``"breast_cancer"``: scikit-learn's 30 raw features, binary labels.
+- ``"classification_20k"``: ``make_classification(n_samples=20000, n_features=20,
+  n_informative=10, n_redundant=5, n_repeated=0, n_classes=2, n_clusters_per_class=2,
+  flip_y=0.01, class_sep=1.0, random_state=20000)``: a fixed synthetic binary task (10
+  informative features, 5 linear combinations of them, 5 noise features, 1% flipped labels),
+  large enough for timings; the seed only draws the split.
+
+Both use the same stratified split as above.
+
 Partitions follow the usual FL benchmarks: IID (a seeded permutation cut into near-equal parts)
 and label skew by a per-class Dirichlet draw over nodes (Hsu, Qi, Brown, "Measuring the effects
 of non-identical data distribution for federated visual classification", arXiv:1909.06335, 2019;
@@ -31,9 +44,12 @@ from hpc_zkfl.models.spec import FeatureRange
 __all__ = [
     "DATASETS",
     "Dataset",
+    "FLOAT_DATASETS",
     "FeatureRange",
+    "FloatDataset",
     "PARTITIONS",
     "load_dataset",
+    "load_float_dataset",
     "make_partition",
     "partition_dirichlet",
     "partition_iid",
@@ -47,23 +63,35 @@ DATASETS = tuple(names.DATASETS)         # the registry's, hpc_zkfl/names.py
 # small alpha and many nodes a draw that gives every node min_samples can be very unlikely.
 _MAX_DIRICHLET_DRAWS = 100
 
+# Float datasets (load_float_dataset): name -> description.
+FLOAT_DATASETS = {
+    "breast_cancer": "UCI Wisconsin diagnostic (scikit-learn copy): 569 rows, 30 raw features, "
+                     "2 classes",
+    "classification_20k": "scikit-learn make_classification, fixed: 20,000 rows, 20 features "
+                          "(10 informative, 5 redundant), 2 classes",
+}
+# make_classification's arguments for "classification_20k" (fixed, so every seed and every
+# run sees the same rows; the seed only draws the split).
+_CLASSIFICATION_20K = dict(n_samples=20000, n_features=20, n_informative=10, n_redundant=5,
+                           n_repeated=0, n_classes=2, n_clusters_per_class=2, flip_y=0.01,
+                           class_sep=1.0, random_state=20000)
+
 
 @dataclass(frozen=True, eq=False)
-class Dataset:
-    """A train/test split with int64 features on the grid of `feature_spec` and int64 labels.
+class FloatDataset:
+    """A train/test split with float64 features and int64 labels (`load_float_dataset`).
 
-    `train_index` / `test_index` are the rows of the original scikit-learn data that make up
-    each split.  The arrays are read-only.
+    `train_index` / `test_index` are the rows of the original data that make up each split.
+    The arrays are read-only.
     """
 
     name: str
-    X_train: np.ndarray         # (n_train, n_features) int64
+    X_train: np.ndarray         # (n_train, n_features)
     y_train: np.ndarray         # (n_train,) int64
-    X_test: np.ndarray          # (n_test, n_features) int64
+    X_test: np.ndarray          # (n_test, n_features)
     y_test: np.ndarray          # (n_test,) int64
     n_classes: int
     n_features: int
-    feature_spec: FeatureRange
     train_index: np.ndarray     # (n_train,) int64
     test_index: np.ndarray      # (n_test,) int64
 
@@ -71,6 +99,17 @@ class Dataset:
         for arr in (self.X_train, self.y_train, self.X_test, self.y_test,
                     self.train_index, self.test_index):
             arr.setflags(write=False)
+
+    @property
+    def n_train(self) -> int:
+        return len(self.y_train)
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset(FloatDataset):
+    """A split as `FloatDataset` with int64 features on the grid of `feature_spec`."""
+
+    feature_spec: FeatureRange = None
 
     @property
     def X_train_float(self) -> np.ndarray:
@@ -81,10 +120,6 @@ class Dataset:
     def X_test_float(self) -> np.ndarray:
         """X_test / 2^q as float64."""
         return self.feature_spec.to_float(self.X_test)
-
-    @property
-    def n_train(self) -> int:
-        return len(self.y_train)
 
 
 def _stratified_split(y: np.ndarray, test_fraction: float, seed: int):
@@ -105,14 +140,18 @@ def _quantize(v: np.ndarray, frac_bits: int) -> np.ndarray:
     return (np.sign(s) * np.floor(np.abs(s) + 0.5)).astype(np.int64)
 
 
-def load_dataset(name: str, seed: int, test_fraction: float = 0.2) -> Dataset:
-    """Load `name` (one of DATASETS) from scikit-learn and quantize it; split from `seed`."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+def _check_split_args(test_fraction: float, seed: int) -> None:
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
     if int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def load_dataset(name: str, seed: int, test_fraction: float = 0.2) -> Dataset:
+    """Load `name` (one of DATASETS) from scikit-learn and quantize it; split from `seed`."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+    _check_split_args(test_fraction, seed)
     from sklearn import datasets  # imported here: partitioning and sampling do not need it
 
     if name == "digits":
@@ -143,6 +182,30 @@ def load_dataset(name: str, seed: int, test_fraction: float = 0.2) -> Dataset:
         X_train=np.ascontiguousarray(X_train), y_train=y[train_idx],
         X_test=np.ascontiguousarray(X_test), y_test=y[test_idx],
         n_classes=int(y.max()) + 1, n_features=data.shape[1], feature_spec=spec,
+        train_index=train_idx.astype(np.int64), test_index=test_idx.astype(np.int64),
+    )
+
+
+def load_float_dataset(name: str, seed: int, test_fraction: float = 0.2) -> FloatDataset:
+    """Load `name` (one of FLOAT_DATASETS) with its raw float features; split from `seed`."""
+    if name not in FLOAT_DATASETS:
+        raise ValueError(f"unknown float dataset {name!r}; known: {', '.join(FLOAT_DATASETS)}")
+    _check_split_args(test_fraction, seed)
+    from sklearn import datasets  # imported here: partitioning and sampling do not need it
+
+    if name == "breast_cancer":
+        raw = datasets.load_breast_cancer()
+        data, y = raw.data, raw.target
+    else:  # classification_20k
+        data, y = datasets.make_classification(**_CLASSIFICATION_20K)
+    data = np.asarray(data, dtype=np.float64)
+    y = np.asarray(y).astype(np.int64)
+    train_idx, test_idx = _stratified_split(y, test_fraction, int(seed))
+    return FloatDataset(
+        name=name,
+        X_train=np.ascontiguousarray(data[train_idx]), y_train=y[train_idx],
+        X_test=np.ascontiguousarray(data[test_idx]), y_test=y[test_idx],
+        n_classes=int(y.max()) + 1, n_features=data.shape[1],
         train_index=train_idx.astype(np.int64), test_index=test_idx.astype(np.int64),
     )
 

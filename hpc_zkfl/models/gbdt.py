@@ -19,8 +19,10 @@ node proves in fixed point:
 - Splits are chosen on the aggregated integer sums by XGBoost's loss change
   G_L^2/(H_L+lambda) + G_R^2/(H_R+lambda) - G^2/(H+lambda), in float64 from the same integers
   (deterministic: the same sums give the same tree), a split only where both children have a
-  hessian sum of at least min_child_weight and the loss change exceeds gamma (and 1e-6, as
-  XGBoost's kRtEps); ties go to the first (feature, bin) in order.
+  hessian sum of at least min_child_weight and the loss change is at least gamma and above
+  1e-6 (XGBoost's kRtEps); ties go to the first (feature, bin) in order.  Gamma decides as
+  the tree grows; XGBoost prunes afterwards, bottom up, so it keeps a weak split above a
+  strong one where this drops it (no difference at gamma = 0).
 - A leaf's weight is -learning_rate G / (H + lambda), computed exactly (fractions of the
   configured floats) and rounded to the nearest multiple of 2^-16 (ties to even), clamped to
   [-LEAF_BOUND, LEAF_BOUND].
@@ -61,6 +63,10 @@ class GBDTParams:
     min_child_weight: float = 1.0
 
     def __post_init__(self):
+        for name in ("n_trees", "max_depth", "n_bins"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"{name} must be an int, got {v!r}")
         if not 1 <= self.max_depth <= MAX_DEPTH:
             raise ValueError(f"max_depth must be in [1, {MAX_DEPTH}], got {self.max_depth}")
         if not 2 <= self.n_bins <= MAX_BINS:
@@ -72,7 +78,7 @@ class GBDTParams:
                              f"their fixed-point range), got {self.n_trees}")
         for name in ("learning_rate", "reg_lambda", "gamma", "min_child_weight"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v)):
+            if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v)):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
         if not 0 < self.learning_rate <= 1:
             raise ValueError(f"learning_rate must be in (0, 1], got {self.learning_rate}")
@@ -128,7 +134,8 @@ class BinEdges:
             raise ValueError(f"expected rows of {self.n_features} features, got shape {X.shape}")
         if not np.all(np.isfinite(X)):
             raise ValueError("features must be finite (missing values are not supported)")
-        X32 = X.astype(np.float32)
+        with np.errstate(over="ignore"):            # beyond float32: +-inf, the end bins
+            X32 = X.astype(np.float32)
         out = np.empty(X.shape, dtype=np.int64)
         for f, e in enumerate(self.edges):
             out[:, f] = np.searchsorted(np.asarray(e, dtype=np.float32), X32[:, f], side="right")
@@ -252,7 +259,10 @@ def _real_h(H):
 
 def leaf_weight(G: int, H: int, params: GBDTParams) -> int:
     """-learning_rate G / (H + lambda) in fixed point, exactly rounded (ties to even) and
-    clamped to +-LEAF_BOUND."""
+    clamped to +-LEAF_BOUND; 0 where the hessian sum is below min_child_weight (as XGBoost's
+    leaf weight)."""
+    if Fraction(int(H), 1 << HESS_FRAC_BITS) < Fraction(params.min_child_weight):
+        return 0
     num = -Fraction(params.learning_rate) * Fraction(int(G), 1 << GRAD_FRAC_BITS)
     den = Fraction(int(H), 1 << HESS_FRAC_BITS) + Fraction(params.reg_lambda)
     if den == 0:
@@ -284,11 +294,11 @@ def best_splits(G, H, params: GBDTParams, n_valid_bins=None) -> list:
     ok &= valid[None]
     change = np.where(ok, change, -np.inf)
     out = []
-    threshold = max(params.gamma, SPLIT_EPS)
     for k in range(n_nodes):
         flat = int(np.argmax(change[k]))             # first maximum: (feature, bin) order
         best = float(change[k].reshape(-1)[flat])
-        out.append((best, flat // B, flat % B) if best > threshold else None)
+        out.append((best, flat // B, flat % B) if best > SPLIT_EPS and best >= params.gamma
+                   else None)
     return out
 
 

@@ -1,18 +1,21 @@
 """The boosted-tree node statement: one level of one tree, over all of a node's committed data.
 
-For tree t and level d (a separate circuit, and key, per d) a node proves that its public
-histograms are exactly `gbdt.histograms_ref` of its committed samples at the current
-margins.  Inputs:
+One circuit (and key) serves every level of every tree.  In round t a node proves that its
+public histograms are exactly `gbdt.histograms_ref` of all its committed samples, at depth
+D - 1 of the tree being grown (D = max_depth), at its current margins.  Nodes below the level
+being grown are still pass-through (every sample goes left), so the histogram of node k at
+depth d is the one of node k 2^(D-1-d) at depth D - 1 (`histograms_at`).  Inputs:
 
-- public: `node`, `tree` (t: a proof for one tree is no proof for another), `commitment`
-  (c_i, the Merkle root of the node's samples, registered before round 1), `margins_in`
-  (the node's margin commitment, below) and the public tree: per feature f and group of
-  internal nodes the packed column sum_j [feature_j = f] 2^(bb j) (bb = bits of a bin) and
-  per internal node its threshold bin.  Level 0 takes the *previous* tree (and its leaf
-  weights); level d > 0 the current tree's splits above depth d.
+- public: `node`, `round` (t: a proof for one round is no proof for another: a replayed level
+  fails), `commitment` (c_i, the Merkle root of the node's samples, registered before round
+  1), `margins_in` (the node's margin commitment, below), the *previous* tree (splits and
+  leaf weights: its weights are added to the margins; a tree of zero leaves adds nothing) and
+  the current tree's splits above depth D - 1.  A tree's splits are, per feature f and group
+  of internal nodes, the packed column sum_j [feature_j = f] 2^(bb j) (bb = bits of a bin)
+  and per internal node its threshold bin.
 - private, per slot s of the node's capacity N: the one-hot bins E[s][f][b] (b >= 1; bin 0
   is 1 - sum), the label y, `valid` (1 for a real sample, 0 for a padding slot) and the margin.
-- public outputs: the packed histograms (below) and, at level 0, the new margin commitment.
+- public outputs: the packed histograms (below), then the new margin commitment.
 
 The constraints:
 
@@ -21,16 +24,16 @@ The constraints:
    equals c_i.  So the histograms cover every committed sample and nothing else: no subset,
    no superset, no other data.
 2. Margins, carried as committed state: M = Poseidon sponge over the margins packed seven
-   32-bit limbs m + 2^31 to an element (`margin_commitment`).  Level 0 opens the margins
-   before the previous tree from `margins_in` (range-checked so the packing is injective),
-   adds the previous tree's leaf weight on each sample and outputs M of the result; levels
-   d > 0 open the margins from `margins_in` = that output.  Tree 0's `margins_in` is the
-   commitment of zeros and its previous tree has zero leaves.
+   32-bit limbs m + 2^31 to an element (`margin_commitment`).  The circuit opens the margins
+   from `margins_in` (range-checked, so the packing is injective), adds the previous tree's
+   leaf weight on each sample and outputs `margins_out`, M of the result, on which the
+   histograms are computed.  The root sends the previous tree at the first level of a tree
+   and a zero tree at the others; the first round's `margins_in` is the commitment of zeros.
 3. Routing: a sample reaches node 2j+1 from j when its bin of feature_j is <= threshold_j,
    with v_j = sum_f bin_f [feature_j = f] read off one packed product per feature (digits
    range-checked to bb bits, so the packed equation holds over the integers,
-   `hpc_zkfl.circuit.packing`) and one comparison per internal node; reach R is one-hot over
-   the nodes at depth d, R_root = valid.
+   `hpc_zkfl.circuit.packing`) and one comparison per internal node; the reach R is one-hot
+   over the nodes at the last depth, R_root = valid.
 4. Gradients: p16 = floor(sigmoid(m) / 2^9) (quotient and remainder range-checked),
    g = p16 - 2^16 y, h = p16 (2^16 - p16): `gbdt.gradients_ref` bit for bit.
 5. Histograms: with T = g + 2^lamG h (lamG bits hold |sum g|, lamH bits hold sum h over N
@@ -41,7 +44,7 @@ The constraints:
    (`HistogramLayout`, `pack_histograms`, `unpack_histograms`).
 
 The circuit trusts its public inputs to be well formed (one-hot feature columns, thresholds
-below n_bins, leaf weights of the margin format): the root builds them from its own tree.
+below n_bins, leaf weights of the margin format): the root builds them from its own trees.
 """
 from dataclasses import dataclass
 
@@ -70,23 +73,23 @@ _SPONGE_RATE = MAX_INPUTS - 1                                  # 15 elements per
 
 @dataclass(frozen=True)
 class GBDTStatementSpec:
-    """One boosted-tree statement: the tree shape, the data's shape and the level proven."""
+    """The boosted-tree statement: the trees' shape and the data's (one circuit for every
+    level)."""
 
     params: GBDTParams
     n_features: int
     capacity: int                 # N: slots, the most samples a node commits to
-    depth: int                    # the level d this circuit proves
 
     def __post_init__(self):
         if not isinstance(self.params, GBDTParams):
             raise TypeError("params must be a GBDTParams")
-        if not isinstance(self.n_features, int) or self.n_features < 1:
+        if isinstance(self.n_features, bool) or not isinstance(self.n_features, int) or \
+                self.n_features < 1:
             raise ValueError(f"n_features must be a positive int, got {self.n_features!r}")
-        if not isinstance(self.capacity, int) or not 1 <= self.capacity <= MAX_CAPACITY:
+        if isinstance(self.capacity, bool) or not isinstance(self.capacity, int) or \
+                not 1 <= self.capacity <= MAX_CAPACITY:
             raise ValueError(f"capacity must be an int in [1, {MAX_CAPACITY}], "
                              f"got {self.capacity!r}")
-        if not isinstance(self.depth, int) or not 0 <= self.depth < self.params.max_depth:
-            raise ValueError(f"depth must be in [0, {self.params.max_depth}), got {self.depth!r}")
 
     @property
     def bin_bits(self) -> int:
@@ -97,26 +100,21 @@ class GBDTStatementSpec:
         return (self.capacity - 1).bit_length()
 
     @property
+    def depth(self) -> int:
+        """The depth of the histograms' nodes: the tree's last internal level."""
+        return self.params.max_depth - 1
+
+    @property
     def n_nodes(self) -> int:
-        """Tree nodes at the proven depth: the histograms' first axis."""
+        """Tree nodes at `depth`: the histograms' first axis."""
         return 1 << self.depth
 
-    @property
-    def routed_nodes(self) -> int:
-        """Internal nodes whose splits the circuit evaluates: the previous tree's (level 0) or
-        the current tree's above the proven depth."""
-        return self.params.n_internal if self.depth == 0 else (1 << self.depth) - 1
-
-    @property
-    def split_groups(self) -> int:
-        """Packed public feature columns per feature (digits of bin_bits bits)."""
-        return -(-self.routed_nodes // (PACK_BITS // self.bin_bits))
+    def split_groups(self, n_internal: int) -> int:
+        """Packed public feature columns per feature for n_internal nodes (bb-bit digits)."""
+        return -(-n_internal // (PACK_BITS // self.bin_bits))
 
     def histogram_layout(self) -> "HistogramLayout":
         return HistogramLayout.of(self)
-
-    def with_depth(self, depth: int) -> "GBDTStatementSpec":
-        return GBDTStatementSpec(self.params, self.n_features, self.capacity, depth)
 
 
 @dataclass(frozen=True)
@@ -311,19 +309,31 @@ def margin_commitment(margins) -> int:
     return h
 
 
-def split_columns(spec: GBDTStatementSpec, tree: Tree) -> tuple:
-    """(packed feature columns (F x split_groups), thresholds) of the splits the level
-    routes by (public inputs)."""
-    J = spec.routed_nodes
-    bb, per = spec.bin_bits, PACK_BITS // spec.bin_bits
+def split_columns(spec: GBDTStatementSpec, tree: Tree, n_internal: int) -> tuple:
+    """(packed feature columns (F x split_groups), thresholds) of the first n_internal
+    splits of `tree` (public inputs)."""
+    J, bb, per = n_internal, spec.bin_bits, PACK_BITS // spec.bin_bits
     feature, threshold = np.asarray(tree.feature[:J]), np.asarray(tree.threshold[:J])
     if J and (feature.min() < 0 or feature.max() >= spec.n_features or threshold.min() < 0 or
               threshold.max() >= spec.params.n_bins):
         raise ValueError("the tree's splits do not fit the statement's features and bins")
+    groups = spec.split_groups(J)
     cols = [[sum(1 << (bb * (j - g * per)) for j in range(g * per, min((g + 1) * per, J))
-                 if feature[j] == f) for g in range(spec.split_groups)]
+                 if feature[j] == f) for g in range(groups)]
             for f in range(spec.n_features)]
     return [c for row in cols for c in row], [int(t) for t in threshold]
+
+
+def histograms_at(G, H, depth: int) -> tuple:
+    """The histograms of the nodes at `depth` from those at the statement's depth (axis 0,
+    2^(D-1) nodes), while the nodes below `depth` are pass-through: node k's samples all
+    reach node k 2^(D-1-depth)."""
+    G, H = np.asarray(G), np.asarray(H)
+    last = len(G).bit_length() - 1
+    if not 0 <= depth <= last:
+        raise ValueError(f"depth must be in [0, {last}], got {depth}")
+    step = 1 << (last - depth)
+    return G[::step].copy(), H[::step].copy()
 
 
 # --- the circuit -----------------------------------------------------------------------------
@@ -346,12 +356,11 @@ def _route(cs, spec, beta, valid, cols, thresholds, n_levels):
     one slot through the public splits."""
     bb, per = spec.bin_bits, PACK_BITS // spec.bin_bits
     J = (1 << n_levels) - 1
+    groups = spec.split_groups(J)
     v = []
-    for g in range(spec.split_groups):
+    for g in range(groups):
         nodes = range(g * per, min((g + 1) * per, J))
-        if not nodes:
-            break
-        packed = linear_sum([cs.mul(b, cols[f * spec.split_groups + g], label=f"feature {f}")
+        packed = linear_sum([cs.mul(b, cols[f * groups + g], label=f"feature {f}")
                              for f, b in enumerate(beta)])
         digits = cs.hint(_digits_hint(bb, len(nodes)), packed, n_outputs=len(nodes),
                          label="split bins")
@@ -387,18 +396,21 @@ def _pack_margins(margin_offsets):
 
 
 def build_circuit(spec: GBDTStatementSpec, cs: ConstraintSystem = None) -> ConstraintSystem:
-    """The level's constraint system (not compiled); module docstring for what it proves."""
+    """The statement's constraint system (not compiled); module docstring for what it
+    proves."""
     cs = cs or ConstraintSystem()
     P, N, F, B, d = spec.params, spec.capacity, spec.n_features, spec.params.n_bins, spec.depth
     layout = spec.histogram_layout()
     half = 1 << (_MARGIN_LIMB_BITS - 1)
     cs.public_input("node")
-    cs.public_input("tree")
+    cs.public_input("round")
     commitment = cs.public_input("commitment")
     margins_in = cs.public_input("margins_in")
-    cols = cs.public_inputs("split_columns", F * spec.split_groups)
-    thresholds = cs.public_inputs("thresholds", spec.routed_nodes)
-    leaves = cs.public_inputs("leaves", P.n_leaves) if d == 0 else None
+    prev_cols = cs.public_inputs("previous_columns", F * spec.split_groups(P.n_internal))
+    prev_thresholds = cs.public_inputs("previous_thresholds", P.n_internal)
+    leaves = cs.public_inputs("previous_leaves", P.n_leaves)
+    cols = cs.public_inputs("columns", F * spec.split_groups(spec.n_nodes - 1))
+    thresholds = cs.public_inputs("thresholds", spec.n_nodes - 1)
     onehot = cs.private_inputs("onehot", N * F * (B - 1))
     labels = cs.private_inputs("label", N)
     valid = cs.private_inputs("valid", N)
@@ -440,22 +452,19 @@ def build_circuit(spec: GBDTStatementSpec, cs: ConstraintSystem = None) -> Const
         cs.assert_equal(level[0], commitment, label="commitment")
 
     with cs.scope("margins"):
-        if d == 0:
-            # Range-checked so that their limbs pack injectively.
-            for s, m in enumerate(margins):
-                range_check_signed(cs, m, _MARGIN_LIMB_BITS, label=f"slot {s} range")
+        # Range-checked so that their limbs pack injectively.
+        for s, m in enumerate(margins):
+            range_check_signed(cs, m, _MARGIN_LIMB_BITS, label=f"slot {s} range")
         opened = _sponge(cs, _pack_margins([m + half for m in margins]), "opening")
         cs.assert_equal(opened, margins_in, label="margins in")
-        if d == 0:
-            current = []
-            for s in range(N):
-                with cs.scope(f"slot {s}"):
-                    reach = _route(cs, spec, beta[s], valid[s], cols, thresholds, P.max_depth)
-                    step = linear_sum([cs.mul(r, w, label=f"leaf {k}")
-                                       for k, (r, w) in enumerate(zip(reach, leaves))])
-                    current.append(margins[s] + step)
-        else:
-            current = list(margins)
+        current = []
+        for s in range(N):
+            with cs.scope(f"slot {s}"):
+                reach = _route(cs, spec, beta[s], valid[s], prev_cols, prev_thresholds,
+                               P.max_depth)
+                step = linear_sum([cs.mul(r, w, label=f"leaf {k}")
+                                   for k, (r, w) in enumerate(zip(reach, leaves))])
+                current.append(margins[s] + step)
 
     with cs.scope("gradients"):
         T = []
@@ -477,10 +486,7 @@ def build_circuit(spec: GBDTStatementSpec, cs: ConstraintSystem = None) -> Const
         n_groups = len(layout.node_groups)
         for s in range(N):
             with cs.scope(f"slot {s}"):
-                if d == 0:
-                    reach = [valid[s]]
-                else:
-                    reach = _route(cs, spec, beta[s], valid[s], cols, thresholds, d)
+                reach = _route(cs, spec, beta[s], valid[s], cols, thresholds, d)
                 W = [cs.mul(linear_sum([reach[nu] for nu in nodes],
                                        [1 << (lam * i) for i in range(len(nodes))]), T[s],
                             label=f"nodes {nodes[0]}") for nodes in layout.node_groups]
@@ -490,11 +496,10 @@ def build_circuit(spec: GBDTStatementSpec, cs: ConstraintSystem = None) -> Const
                     sums[e].append(cs.mul(q, W[e % n_groups], label=f"feature {f} bin {bins[0]}"))
         for e, terms in enumerate(sums):
             cs.public_output(f"hist[{e}]", linear_sum(terms))
-    if d == 0:
-        with cs.scope("margins"):
-            # The sigmoid range-checked the new margins: their limbs pack injectively.
-            cs.public_output("margins_out", _sponge(cs, _pack_margins([m + half for m in current]),
-                                                    "commit"))
+    with cs.scope("margins"):
+        # The sigmoid range-checked the new margins: their limbs pack injectively.
+        cs.public_output("margins_out", _sponge(cs, _pack_margins([m + half for m in current]),
+                                                "commit"))
     return cs
 
 
@@ -510,7 +515,11 @@ def constraint_breakdown(descriptions) -> dict:
 
 
 class GBDTLevelStatement:
-    """A compiled boosted-tree statement for one level: R1CS, solver, reference outputs."""
+    """The compiled boosted-tree statement: R1CS, solver, reference outputs, public signals.
+
+    Every call takes `previous` (the tree whose leaf weights the proof adds to the margins:
+    the last tree at a tree's first level, `Tree.empty` otherwise) and `tree` (the tree
+    being grown, its splits above the last level)."""
 
     def __init__(self, spec: GBDTStatementSpec):
         self.spec = spec
@@ -523,52 +532,58 @@ class GBDTLevelStatement:
     def n_constraints(self) -> int:
         return self.r1cs.n_constraints
 
-    def _tree_inputs(self, tree: Tree) -> dict:
-        cols, thresholds = split_columns(self.spec, tree)
-        out = {"split_columns": cols, "thresholds": thresholds}
-        if self.spec.depth == 0:
-            leaf = MARGIN_FORMAT.check(tree.leaf, "leaf weight")
-            if leaf.shape != (self.spec.params.n_leaves,):
-                raise ValueError(f"expected {self.spec.params.n_leaves} leaf weights")
-            out["leaves"] = [int(w) for w in leaf]
-        return out
+    @property
+    def n_outputs(self) -> int:
+        """Public outputs: the histogram elements, then margins_out."""
+        return self.layout.n_elements + 1
 
-    def _check_tree(self, tree: Tree):
+    def _check_tree(self, tree: Tree, what: str):
         if not isinstance(tree, Tree) or tree.depth != self.spec.params.max_depth:
-            raise ValueError(f"expected a Tree of depth {self.spec.params.max_depth}")
+            raise ValueError(f"{what}: expected a Tree of depth {self.spec.params.max_depth}")
 
-    def public_inputs(self, node_id: int, tree_index: int, commitment: int, margins_in: int,
-                      tree: Tree) -> list:
-        """The public inputs (after the outputs) as the root forms them: `tree` is the
-        previous tree at level 0 (an empty one for tree 0), else the tree being grown."""
-        self._check_tree(tree)
-        t = self._tree_inputs(tree)
-        values = [node_id, tree_index, commitment, margins_in, *t["split_columns"],
-                  *t["thresholds"], *t.get("leaves", [])]
+    def _tree_inputs(self, previous: Tree, tree: Tree) -> dict:
+        self._check_tree(previous, "previous tree")
+        self._check_tree(tree, "tree")
+        P = self.spec.params
+        prev_cols, prev_thresholds = split_columns(self.spec, previous, P.n_internal)
+        cols, thresholds = split_columns(self.spec, tree, self.spec.n_nodes - 1)
+        leaf = MARGIN_FORMAT.check(previous.leaf, "leaf weight")
+        return {"previous_columns": prev_cols, "previous_thresholds": prev_thresholds,
+                "previous_leaves": [int(w) for w in leaf], "columns": cols,
+                "thresholds": thresholds}
+
+    def public_inputs(self, node_id: int, round_index: int, commitment: int, margins_in: int,
+                      previous: Tree, tree: Tree) -> list:
+        """The public inputs (after the outputs) as the root forms them."""
+        t = self._tree_inputs(previous, tree)
+        values = [node_id, round_index, commitment, margins_in]
+        for key in ("previous_columns", "previous_thresholds", "previous_leaves", "columns",
+                    "thresholds"):
+            values.extend(t[key])
         return [int(v) % R for v in values]
 
-    def public_signals(self, outputs, node_id: int, tree_index: int, commitment: int,
-                       margins_in: int, tree: Tree) -> list:
-        """Outputs (histogram elements, then the new margin commitment at level 0), then the
-        public inputs: what the verifier checks the proof against."""
+    def public_signals(self, outputs, node_id: int, round_index: int, commitment: int,
+                       margins_in: int, previous: Tree, tree: Tree) -> list:
+        """Outputs (histogram elements, then the new margin commitment), then the public
+        inputs: what the verifier checks the proof against."""
         outputs = [int(v) % R for v in outputs]
-        expected = self.layout.n_elements + (1 if self.spec.depth == 0 else 0)
-        if len(outputs) != expected:
-            raise ValueError(f"expected {expected} public outputs, got {len(outputs)}")
-        return outputs + self.public_inputs(node_id, tree_index, commitment, margins_in, tree)
+        if len(outputs) != self.n_outputs:
+            raise ValueError(f"expected {self.n_outputs} public outputs, got {len(outputs)}")
+        return outputs + self.public_inputs(node_id, round_index, commitment, margins_in,
+                                            previous, tree)
 
-    def witness(self, node_id: int, tree_index: int, data: CommittedData, margins, tree: Tree):
+    def witness(self, node_id: int, round_index: int, data: CommittedData, margins,
+                previous: Tree, tree: Tree):
         """(outputs, Witness): the reference outputs and the witness proving them.  `margins`
-        are the node's margins per committed sample before `tree` (level 0: the previous
-        tree) or at the current tree (level d > 0)."""
-        outputs, public, private = self.inputs(node_id, tree_index, data, margins, tree)
+        are the node's margins per committed sample before `previous` is added."""
+        outputs, public, private = self.inputs(node_id, round_index, data, margins, previous,
+                                               tree)
         return outputs, self.solver.solve(public, private)
 
-    def inputs(self, node_id: int, tree_index: int, data: CommittedData, margins,
-               tree: Tree) -> tuple:
+    def inputs(self, node_id: int, round_index: int, data: CommittedData, margins,
+               previous: Tree, tree: Tree) -> tuple:
         """(reference outputs, public inputs, private inputs) for the solver (`witness`)."""
         spec, N = self.spec, self.spec.capacity
-        self._check_tree(tree)
         if not isinstance(data, CommittedData) or data.capacity != N:
             raise ValueError(f"expected CommittedData of capacity {N}")
         n, F = data.bins.shape
@@ -577,45 +592,41 @@ class GBDTLevelStatement:
         m = MARGIN_FORMAT.check(margins, "margin")
         if m.shape != (n,):
             raise ValueError(f"expected {n} margins, got shape {m.shape}")
-        slots = np.zeros(N, np.int64)
-        slots[:n] = m
-        tree_inputs = self._tree_inputs(tree)
-        outputs = self.outputs_ref(data, m, tree)
+        tree_inputs = self._tree_inputs(previous, tree)
+        outputs = self.outputs_ref(data, m, previous, tree)
         onehot = np.zeros((N, F, spec.params.n_bins), np.int64)
         onehot[np.arange(n)[:, None], np.arange(F)[None, :], data.bins] = 1
-        public = {"node": node_id, "tree": tree_index, "commitment": data.root,
-                  "margins_in": margin_commitment(slots), **tree_inputs}
+        public = {"node": node_id, "round": round_index, "commitment": data.root,
+                  "margins_in": margin_commitment(_slots(m, N)), **tree_inputs}
         private = {"onehot": [int(v) for v in onehot[:, :, 1:].reshape(-1)],
                    "label": [int(v) for v in data.labels] + [0] * (N - n),
                    "valid": [1] * n + [0] * (N - n),
-                   "margin": [int(v) for v in slots]}
+                   "margin": [int(v) for v in _slots(m, N)]}
         return outputs, public, private
 
-    def outputs_ref(self, data: CommittedData, margins, tree: Tree) -> list:
+    def outputs_ref(self, data: CommittedData, margins, previous: Tree, tree: Tree) -> list:
         """The public outputs an honest node's proof shows (signed ints): the packed
-        histograms and, at level 0, the commitment of its margins after `tree`."""
+        histograms at the margins after `previous`, then their commitment."""
         spec = self.spec
         m = MARGIN_FORMAT.check(margins, "margin")
-        if spec.depth == 0:
-            m = MARGIN_FORMAT.check(m + tree.predict_margin(data.bins), "margin")
-            hist_tree = Tree.empty(spec.params)
-        else:
-            hist_tree = tree
-        G, H = histograms_ref(data.bins, data.labels, m, hist_tree, spec.depth,
-                              spec.params.n_bins)
-        out = pack_histograms(self.layout, G, H)
-        if spec.depth == 0:
-            slots = np.zeros(spec.capacity, np.int64)
-            slots[:len(m)] = m
-            out.append(margin_commitment(slots))
-        return out
+        m = MARGIN_FORMAT.check(m + previous.predict_margin(data.bins), "margin")
+        G, H = histograms_ref(data.bins, data.labels, m, tree, spec.depth, spec.params.n_bins)
+        return pack_histograms(self.layout, G, H) + [margin_commitment(_slots(m, spec.capacity))]
 
     def histograms(self, outputs) -> tuple:
-        """(G, H) from a proof's public outputs (MalformedHistogramError if malformed)."""
+        """(G, H) at the statement's depth from a proof's public outputs
+        (MalformedHistogramError if they cannot be an honest node's)."""
         return unpack_histograms(self.layout, list(outputs)[:self.layout.n_elements])
 
 
+def _slots(margins, capacity: int) -> np.ndarray:
+    """Margins padded with zeros to one per slot."""
+    out = np.zeros(capacity, np.int64)
+    out[:len(margins)] = margins
+    return out
+
+
 __all__ = ["CommittedData", "GBDTLevelStatement", "GBDTStatementSpec", "HistogramLayout",
-           "MAX_CAPACITY", "MalformedHistogramError", "build_circuit", "constraint_breakdown",
-           "compact_leaves", "margin_commitment", "pack_histograms", "sample_leaf", "split_columns",
-           "unpack_histograms"]
+           "MAX_CAPACITY", "MalformedHistogramError", "build_circuit", "compact_leaves",
+           "constraint_breakdown", "histograms_at", "margin_commitment", "pack_histograms",
+           "sample_leaf", "split_columns", "unpack_histograms"]

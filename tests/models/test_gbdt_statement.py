@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 
 from hpc_zkfl.algebra.constants import R
+from hpc_zkfl.algebra.fields import FR
 from hpc_zkfl.circuit.builder import UnsatisfiedConstraintError
 from hpc_zkfl.groth16 import prove, setup, verify
 from hpc_zkfl.models.gbdt import (MARGIN_FORMAT, BinEdges, GBDTParams, Tree, grow_level,
                                   histograms_ref, train_reference)
 from hpc_zkfl.models.gbdt_statement import (CommittedData, GBDTLevelStatement,
                                             GBDTStatementSpec, MalformedHistogramError,
-                                            margin_commitment, pack_histograms,
+                                            histograms_at, margin_commitment, pack_histograms,
                                             unpack_histograms)
 
 PARAMS = GBDTParams(n_trees=3, max_depth=2, n_bins=5, learning_rate=0.5, reg_lambda=1.0,
@@ -32,78 +33,64 @@ def _node_data(rng, n, params=PARAMS, n_features=F, capacity=N):
 
 
 @pytest.fixture(scope="module")
-def statements():
-    return [GBDTLevelStatement(GBDTStatementSpec(PARAMS, F, N, d))
-            for d in range(PARAMS.max_depth)]
+def statement():
+    return GBDTLevelStatement(GBDTStatementSpec(PARAMS, F, N))
 
 
-def _signals(st, outputs, node, t, data, margins, tree):
+def _signals(st, outputs, node, t, data, margins, previous, tree):
     slots = np.zeros(st.spec.capacity, np.int64)
     slots[:len(margins)] = margins
-    return st.public_signals(outputs, node, t, data.root, margin_commitment(slots), tree)
+    return st.public_signals(outputs, node, t, data.root, margin_commitment(slots), previous,
+                             tree)
 
 
-def test_federation_of_proving_nodes_grows_the_centralized_trees(statements):
+def test_federation_of_proving_nodes_grows_the_centralized_trees(statement):
     """Nodes with 6, 4 and 1 samples prove every level of three trees; the root sums the
     histograms it unpacks from the witnesses' public signals (exactly what the proofs show)
-    and grows the trees: the same trees as `train_reference` on the union, level for level."""
+    and grows the trees: the same trees as `train_reference` on the union, level for level,
+    and each level's margins_out is the next level's margins_in."""
+    st = statement
     rng = np.random.default_rng(3)
     nodes = [_node_data(rng, n) for n in (6, 4, 1)]
     central = []
     ens = train_reference([np.concatenate([d.bins for d in nodes])],
                           [np.concatenate([d.labels for d in nodes])], PARAMS, _edges(PARAMS, F),
                           on_level=lambda t, d, G, H: central.append((G, H)))
-    margins = [np.zeros(len(d.labels), np.int64) for d in nodes]      # before the previous tree
+    margins = [np.zeros(len(d.labels), np.int64) for d in nodes]
+    state = [None] * len(nodes)                 # the root's margin commitment per node
     prev = Tree.empty(PARAMS)
     n_valid = [PARAMS.n_bins] * F
     step = 0
     for t in range(PARAMS.n_trees):
         tree, open_nodes = Tree.empty(PARAMS), [True]
-        for d, st in enumerate(statements):
+        for d in range(PARAMS.max_depth):
+            previous = prev if d == 0 else Tree.empty(PARAMS)
             G = H = 0
             for i, data in enumerate(nodes):
-                at_level = prev if d == 0 else tree
-                outputs, wit = st.witness(i, t, data, margins[i], at_level)
+                outputs, wit = st.witness(i, step, data, margins[i], previous, tree)
                 st.solver.check(wit)
-                signals = _signals(st, outputs, i, t, data, margins[i], at_level)
+                signals = _signals(st, outputs, i, step, data, margins[i], previous, tree)
                 assert signals == [int(v) for v in wit.public_signals]
-                g, h = st.histograms(wit.public_signals)
-                ref = histograms_ref(data.bins, data.labels,
-                                     margins[i] + (prev.predict_margin(data.bins) if d == 0
-                                                   else 0), tree, d, PARAMS.n_bins)
+                if state[i] is not None:
+                    assert signals[st.n_outputs + 3] == state[i]
+                state[i] = signals[st.n_outputs - 1]
+                g, h = histograms_at(*st.histograms(wit.public_signals), d)
+                at = margins[i] + previous.predict_margin(data.bins)
+                ref = histograms_ref(data.bins, data.labels, at, tree, d, PARAMS.n_bins)
                 assert np.array_equal(g, ref[0]) and np.array_equal(h, ref[1])
                 G, H = G + g, H + h
             assert np.array_equal(G, central[step][0]) and np.array_equal(H, central[step][1])
             step += 1
             open_nodes = grow_level(tree, d, G, H, PARAMS, open_nodes, n_valid)
-            if d == 0:
-                margins = [m + prev.predict_margin(data.bins) for m, data in zip(margins, nodes)]
+            margins = [m + previous.predict_margin(data.bins) for m, data in zip(margins, nodes)]
         assert tree.same_as(ens.trees[t])
         prev = tree
     assert any(t.is_split.any() for t in ens.trees)
 
 
-def test_margin_commitment_chains_from_level_zero(statements):
-    """Level 0's output commitment is the `margins_in` that later levels open."""
-    rng = np.random.default_rng(5)
-    data = _node_data(rng, 4)
-    prev = Tree.empty(PARAMS)
-    prev.leaf[:] = [3000, -2000, 70000, -65536]
-    prev.feature[:] = [0, 1, 2]
-    prev.threshold[:] = [2, 1, 3]
-    m0 = np.array([5, -7, 0, 1 << 16])
-    outputs, wit = statements[0].witness(1, 4, data, m0, prev)
-    m1 = m0 + prev.predict_margin(data.bins)
-    slots = np.zeros(N, np.int64)
-    slots[:4] = m1
-    assert outputs[-1] == margin_commitment(slots) == wit.public_signals[len(outputs) - 1]
-    _, wit1 = statements[1].witness(1, 4, data, m1, Tree.empty(PARAMS))
-    assert wit1.public_signals[statements[1].layout.n_elements + 3] == outputs[-1]
-
-
-def _tampered(st, data, margins, tree, **changes):
+def _tampered(st, data, margins, previous, tree, **changes):
     """Solve with honest public inputs and private inputs changed by `changes`."""
-    _, public, private = st.inputs(2, 1, data, margins, tree)
+    _, public, private = st.inputs(2, 1, data, margins, previous, tree)
     for key, fn in changes.items():
         private[key] = fn(list(private[key]))
     return st.solver.solve(public, private)
@@ -116,18 +103,25 @@ def _set(index, value):
     return change
 
 
-@pytest.mark.parametrize("depth", [0, 1])
-def test_deviations_leave_no_witness(statements, depth):
+def _trees():
+    previous = Tree.empty(PARAMS)
+    previous.feature[:] = [2, 0, 1]
+    previous.threshold[:] = [1, 3, 0]
+    previous.leaf[:] = [4000, -4000, 70000, -65536]
+    tree = Tree.empty(PARAMS)
+    tree.feature[0], tree.threshold[0] = 1, 2
+    return previous, tree
+
+
+def test_deviations_leave_no_witness(statement):
     """Other data (a moved bin, a flipped label), a subset (a real sample marked padding), a
     superset (a padding slot marked real), other margins, or a tampered output: each
     breaks a constraint."""
-    st = statements[depth]
-    rng = np.random.default_rng(11 + depth)
-    data = _node_data(rng, 4)
-    tree = Tree.empty(PARAMS)
-    tree.feature[0], tree.threshold[0] = 1, 2
+    st = statement
+    data = _node_data(np.random.default_rng(11), 4)
+    previous, tree = _trees()
     margins = np.array([100, -200, 300, 0])
-    _, honest = st.witness(2, 1, data, margins, tree)
+    _, honest = st.witness(2, 1, data, margins, previous, tree)
     st.solver.check(honest)
     B1 = PARAMS.n_bins - 1
     b = int(data.bins[0, 0])
@@ -140,61 +134,81 @@ def test_deviations_leave_no_witness(statements, depth):
         "other margin": dict(margin=_set(2, 301)),
     }
     for name, change in cases.items():
-        wit = _tampered(st, data, margins, tree, **change)
+        wit = _tampered(st, data, margins, previous, tree, **change)
         with pytest.raises(UnsatisfiedConstraintError):
             st.solver.check(wit)
-    scaled = honest.witness.copy()
-    # Output wire 1 (the first histogram element) doubled.
-    from hpc_zkfl.algebra.fields import FR
-    scaled[1] = FR.encode([2 * int(honest.public_signals[0]) % R])[0]
-    with pytest.raises(UnsatisfiedConstraintError):
-        st.solver.check(scaled)
+    for wire in (1, st.n_outputs):          # the first histogram element, margins_out
+        scaled = honest.witness.copy()
+        scaled[wire] = FR.encode([2 * int(honest.public_signals[wire - 1]) % R])[0]
+        with pytest.raises(UnsatisfiedConstraintError):
+            st.solver.check(scaled)
 
 
-def test_groth16_binds_node_tree_data_and_histograms(statements):
-    """A real proof verifies for its own public signals only: not for another node, tree,
-    commitment, margins, previous tree, or scaled, sign-flipped or fabricated histograms."""
-    st = statements[0]
+def test_groth16_binds_node_round_data_trees_and_histograms(statement):
+    """A real proof verifies for its own public signals only: not for another node, round
+    (a replayed level), commitment, margins, previous or current tree, nor for scaled,
+    sign-flipped or fabricated histograms or another margin commitment."""
+    st = statement
     pk = setup(st.r1cs, backend="cpu")
-    rng = np.random.default_rng(17)
-    data = _node_data(rng, 5)
-    prev = Tree.empty(PARAMS)
-    prev.feature[:] = [2, 0, 1]
-    prev.threshold[:] = [1, 3, 0]
-    prev.leaf[:] = [4000, -4000, 1000, 0]
+    data = _node_data(np.random.default_rng(17), 5)
+    previous, tree = _trees()
     margins = np.array([10, 20, -30, 40, 0])
-    outputs, wit = st.witness(3, 2, data, margins, prev)
+    outputs, wit = st.witness(3, 2, data, margins, previous, tree)
     proof = prove(pk, st.r1cs, wit.witness, backend="cpu")
-    good = _signals(st, outputs, 3, 2, data, margins, prev)
+    good = _signals(st, outputs, 3, 2, data, margins, previous, tree)
     assert verify(pk.vk, good, proof, backend="cpu")
     G, H = st.histograms(outputs)
-    other_prev = prev.copy()
+    other_prev, other_tree = previous.copy(), tree.copy()
     other_prev.leaf[0] += 1
-    n_hist = st.layout.n_elements
+    other_tree.threshold[0] += 1
+    tail = outputs[-1:]
+
+    def signals(outputs=outputs, node=3, t=2, margins=margins, previous=previous, tree=tree):
+        return _signals(st, outputs, node, t, data, margins, previous, tree)
+
     bad = {
-        "node": _signals(st, outputs, 4, 2, data, margins, prev),
-        "tree": _signals(st, outputs, 3, 3, data, margins, prev),
+        "node": signals(node=4),
+        "round": signals(t=3),
         "commitment": st.public_signals(outputs, 3, 2, data.root + 1,
-                                        good[n_hist + 1 + 3], prev),
-        "margins": _signals(st, outputs, 3, 2, data, margins + 1, prev),
-        "previous tree": _signals(st, outputs, 3, 2, data, margins, other_prev),
-        "scaled": _signals(st, pack_histograms(st.layout, 2 * G, 2 * H) + outputs[-1:], 3, 2,
-                           data, margins, prev),
-        "sign-flipped": _signals(st, pack_histograms(st.layout, -G, H) + outputs[-1:], 3, 2,
-                                 data, margins, prev),
-        "fabricated": _signals(st, pack_histograms(st.layout, G + 1, H) + outputs[-1:], 3, 2,
-                               data, margins, prev),
+                                        good[st.n_outputs + 3], previous, tree),
+        "margins": signals(margins=margins + 1),
+        "previous tree": signals(previous=other_prev),
+        "tree": signals(tree=other_tree),
+        "scaled": signals(outputs=pack_histograms(st.layout, 2 * G, 2 * H) + tail),
+        "sign-flipped": signals(outputs=pack_histograms(st.layout, -G, H) + tail),
+        "fabricated": signals(outputs=pack_histograms(st.layout, G + 1, H) + tail),
+        "margins out": signals(outputs=outputs[:-1] + [outputs[-1] + 1]),
     }
-    for name, signals in bad.items():
-        assert signals != good, name
-        assert not verify(pk.vk, signals, proof, backend="cpu"), name
+    for name, sig in bad.items():
+        assert sig != good, name
+        assert not verify(pk.vk, sig, proof, backend="cpu"), name
+
+
+def test_histograms_at_a_shallower_depth():
+    """With the nodes below depth d pass-through, the deepest histograms hold the shallower
+    ones at every 2^(D-1-d)-th node."""
+    params = GBDTParams(max_depth=4, n_bins=4)
+    rng = np.random.default_rng(31)
+    bins, y = rng.integers(0, 4, (40, 3)), rng.integers(0, 2, 40)
+    m = rng.integers(-1 << 17, 1 << 17, 40)
+    for d in (0, 1, 2, 3):
+        tree = Tree.empty(params)
+        k = (1 << d) - 1                                 # the splits above depth d
+        tree.feature[:k] = rng.integers(0, 3, k)
+        tree.threshold[:k] = rng.integers(0, 4, k)
+        deep = histograms_ref(bins, y, m, tree, 3, 4)
+        got = histograms_at(*deep, d)
+        ref = histograms_ref(bins, y, m, tree, d, 4)
+        assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+    with pytest.raises(ValueError, match="depth"):
+        histograms_at(*deep, 4)
 
 
 def test_histogram_packing_round_trips_and_refuses_malformed_elements():
     rng = np.random.default_rng(23)
     for d, capacity, n_bins in ((0, 1, 2), (1, 7, 5), (2, 300, 16), (3, 1 << 16, 256)):
-        params = GBDTParams(max_depth=4, n_bins=n_bins)
-        layout = GBDTStatementSpec(params, 4, capacity, d).histogram_layout()
+        params = GBDTParams(max_depth=d + 1, n_bins=n_bins)
+        layout = GBDTStatementSpec(params, 4, capacity).histogram_layout()
         assert layout.digit_bits * layout.nodes_per * layout.bins_per <= 252
         shape = (1 << d, 4, n_bins)
         gmax, hmax = capacity << 16, capacity << 30
@@ -217,15 +231,17 @@ def test_histogram_packing_round_trips_and_refuses_malformed_elements():
         unpack_histograms(layout, pack_histograms(layout, G, H))
 
 
-def test_spec_and_input_validation(statements):
+def test_spec_and_input_validation(statement):
     with pytest.raises(ValueError, match="capacity"):
-        GBDTStatementSpec(PARAMS, F, 0, 0)
+        GBDTStatementSpec(PARAMS, F, 0)
     with pytest.raises(ValueError, match="capacity"):
-        GBDTStatementSpec(PARAMS, F, (1 << 16) + 1, 0)
-    with pytest.raises(ValueError, match="depth"):
-        GBDTStatementSpec(PARAMS, F, N, PARAMS.max_depth)
+        GBDTStatementSpec(PARAMS, F, (1 << 16) + 1)
+    with pytest.raises(ValueError, match="capacity"):
+        GBDTStatementSpec(PARAMS, F, True)
     with pytest.raises(ValueError, match="n_features"):
-        GBDTStatementSpec(PARAMS, 0, N, 0)
+        GBDTStatementSpec(PARAMS, 0, N)
+    with pytest.raises(TypeError, match="GBDTParams"):
+        GBDTStatementSpec({}, F, N)
     with pytest.raises(ValueError, match="1..6"):
         CommittedData.build(np.zeros((7, F), np.int64), np.zeros(7, np.int64), 5, N)
     with pytest.raises(ValueError, match="bins"):
@@ -233,14 +249,16 @@ def test_spec_and_input_validation(statements):
     with pytest.raises(ValueError, match="label"):
         CommittedData.build(np.zeros((2, F), np.int64), np.array([0, 2]), 5, N)
     data = _node_data(np.random.default_rng(29), 3)
-    st = statements[1]
+    st, empty = statement, Tree.empty(PARAMS)
     with pytest.raises(ValueError, match="margins"):
-        st.witness(0, 0, data, np.zeros(4, np.int64), Tree.empty(PARAMS))
+        st.witness(0, 0, data, np.zeros(4, np.int64), empty, empty)
     with pytest.raises(ArithmeticError):
-        st.witness(0, 0, data, np.array([MARGIN_FORMAT.hi + 1, 0, 0]), Tree.empty(PARAMS))
+        st.witness(0, 0, data, np.array([MARGIN_FORMAT.hi + 1, 0, 0]), empty, empty)
     with pytest.raises(ValueError, match="depth"):
-        st.witness(0, 0, data, np.zeros(3, np.int64), Tree.empty(GBDTParams(max_depth=3)))
+        st.witness(0, 0, data, np.zeros(3, np.int64), empty, Tree.empty(GBDTParams(max_depth=3)))
     bad_tree = Tree.empty(PARAMS)
     bad_tree.feature[0] = F
     with pytest.raises(ValueError, match="splits"):
-        st.witness(0, 0, data, np.zeros(3, np.int64), bad_tree)
+        st.witness(0, 0, data, np.zeros(3, np.int64), bad_tree, empty)
+    with pytest.raises(ValueError, match="outputs"):
+        st.public_signals([0], 0, 0, data.root, 0, empty, empty)
