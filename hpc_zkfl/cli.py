@@ -535,6 +535,30 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("results", help="a boosted-tree run's results file (.h5)")
+    p.add_argument("output", help="the model file to write (.json)")
+    p.add_argument("--round", type=int, default=None,
+                   help="the trees after this round (default: the last complete one)")
+
+
+@command("export", help="write a boosted-tree run's trees in XGBoost's JSON model format",
+         add_arguments=_export_arguments)
+def _export(args: argparse.Namespace) -> int:
+    from hpc_zkfl.fl.boosting import load_ensemble
+    from hpc_zkfl.io.results import ResultsFileError
+    from hpc_zkfl.io.xgboost_json import save_xgboost_json
+
+    try:
+        ensemble = load_ensemble(args.results, args.round)
+    except (ResultsFileError, ValueError) as exc:
+        _fail(str(exc))
+        return EXIT_ERROR
+    save_xgboost_json(ensemble, args.output)
+    print(f"{args.output}: {len(ensemble.trees)} trees, {ensemble.edges.n_features} features")
+    return 0
+
+
 @command("info", help="print versions, cores, numba threading and GPU visibility")
 def _info(args: argparse.Namespace) -> int:
     lines = _info_lines()

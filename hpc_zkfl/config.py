@@ -60,6 +60,13 @@ MAX_HIDDEN = 4096
 MAX_MERKLE_DEPTH = 16
 MAX_SECONDS = 7 * 24 * 3600
 MAX_SEED = (1 << 63) - 1
+MAX_TREES = 2047                # (2^15 - 1) // 16: the margin bound of models/gbdt.py
+MAX_TREE_DEPTH = 8
+MAX_BINS = 256
+
+# TOML keys that are not their field's name.
+_KEY_FIELDS = {("model", "lambda"): "reg_lambda"}
+_FIELD_KEYS = {(section, f): key for (section, key), f in _KEY_FIELDS.items()}
 
 
 def _node_ids(v) -> bool:
@@ -115,6 +122,14 @@ class ModelSection:
     norm_bound: float = 64.0
     data_binding: bool = False
     merkle_depth: int = 0       # 0 with data binding: the smallest depth that fits every node
+    # kind = "gbdt" (models/gbdt.py); learning_rate is shared, the TOML key of reg_lambda is
+    # "lambda" (a Python keyword).
+    n_trees: int = 10
+    max_depth: int = 3
+    n_bins: int = 16
+    reg_lambda: float = 1.0
+    gamma: float = 0.0
+    min_child_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -199,6 +214,15 @@ _CHECKS = {
         "merkle_depth": _ints(0, MAX_MERKLE_DEPTH, "each node's tree is built in full, "
                                                    "2^depth Poseidon hashes: 2^16 take half a "
                                                    "minute"),
+        "n_trees": _ints(1, MAX_TREES, "every tree adds up to 16 to a margin, which stays in "
+                                       "32-bit fixed point with 16 fractional bits"),
+        "max_depth": _ints(1, MAX_TREE_DEPTH, "every proof holds the histograms of the "
+                                              "2^(max_depth - 1) nodes of the last level"),
+        "n_bins": _ints(2, MAX_BINS, "every bin adds a constraint per feature and sample to "
+                                     "every proof"),
+        "lambda": (_non_negative, "a number >= 0"),
+        "gamma": (_non_negative, "a number >= 0"),
+        "min_child_weight": (_non_negative, "a number >= 0"),
     }),
     "aggregation": (AggregationSection, {
         "strategy": (lambda v: v in STRATEGIES, f"one of {', '.join(STRATEGIES)}"),
@@ -248,8 +272,10 @@ class RunConfig:
     path: str = "<string>"
 
     def as_dict(self) -> dict:
-        return {f.name: {k.name: (list(v) if isinstance(v := getattr(getattr(self, f.name), k.name),
-                                                       tuple) else v)
+        """{section: {TOML key: value}}."""
+        return {f.name: {_FIELD_KEYS.get((f.name, k.name), k.name):
+                         (list(v) if isinstance(v := getattr(getattr(self, f.name), k.name),
+                                                tuple) else v)
                          for k in fields(getattr(self, f.name))}
                 for f in fields(self) if f.name in _CHECKS}
 
@@ -309,25 +335,74 @@ def parse_config(text: str, path: str = "<string>") -> RunConfig:
         values = {}
         defaults = cls()
         for key, value in given.items():
-            value = _typed(path, name, key, value, getattr(defaults, key))
+            attr = _KEY_FIELDS.get((name, key), key)
+            value = _typed(path, name, key, value, getattr(defaults, attr))
             check, expected = checks[key]
             if not check(value):
                 raise ConfigError(f"{path}: [{name}] {key} must be {expected}, "
                                   f"got {_shown(value)}")
-            values[key] = value
+            values[attr] = value
         sections[name] = cls(**values)
     config = RunConfig(**sections, source=text, path=path)
     _check_consistency(config)
     return config
 
 
+def _check_tree_model(c: RunConfig):
+    """The boosted trees' rules: binary data, every node every round (a node's margins are a
+    chain of proofs), public histograms summed exactly (or, unproven, their median), and the
+    linear models' keys left alone."""
+    where, m, defaults = c.path, c.model, ModelSection()
+    tree_keys = ("n_trees", "max_depth", "n_bins", "reg_lambda", "gamma", "min_child_weight")
+    linear_keys = ("hidden", "batch_size", "norm_bound", "data_binding", "merkle_depth")
+    if m.kind not in names.TREE_MODELS:
+        given = [_FIELD_KEYS.get(("model", k), k) for k in tree_keys
+                 if getattr(m, k) != getattr(defaults, k)]
+        if given:
+            raise ConfigError(f"{where}: [model] {', '.join(given)} are for kind = \"gbdt\" "
+                              "only")
+        if c.attack.kind in names.TREE_ONLY_ATTACKS:
+            raise ConfigError(f"{where}: [attack] kind {c.attack.kind!r} attacks boosted trees: "
+                              "it needs [model] kind = \"gbdt\"")
+        return
+    given = [k for k in linear_keys if getattr(m, k) != getattr(defaults, k)]
+    if given:
+        raise ConfigError(f"{where}: [model] {', '.join(given)} are not for kind = \"gbdt\" "
+                          "(its data are always committed, every sample in every proof)")
+    if c.data.dataset not in names.BINARY_DATASETS:
+        raise ConfigError(f"{where}: [model] kind = \"gbdt\" is binary: dataset "
+                          f"{c.data.dataset!r} has more classes (use one of "
+                          f"{', '.join(names.BINARY_DATASETS)})")
+    if m.learning_rate > 1:
+        raise ConfigError(f"{where}: [model] learning_rate must be <= 1 for kind = \"gbdt\", "
+                          f"got {m.learning_rate!r}")
+    rounds = m.n_trees * m.max_depth
+    if c.run.rounds != rounds:
+        raise ConfigError(f"{where}: [run] rounds must be n_trees * max_depth = {rounds} for "
+                          f"kind = \"gbdt\" (a round grows one level of one tree), got "
+                          f"{c.run.rounds}")
+    if c.nodes.per_round:
+        raise ConfigError(f"{where}: [nodes] per_round must be 0 for kind = \"gbdt\": every "
+                          "node sends every level (its margins are carried from proof to proof)")
+    if c.privacy.mode != "public":
+        raise ConfigError(f"{where}: [privacy] mode must be \"public\" for kind = \"gbdt\" "
+                          "(the root sums the nodes' histograms)")
+    allowed = ("fedavg", "median") if not c.aggregation.proofs else ("fedavg",)
+    if c.aggregation.strategy not in allowed:
+        raise ConfigError(f"{where}: [aggregation] strategy must be "
+                          f"{' or '.join(repr(a) for a in allowed)} for kind = \"gbdt\" "
+                          "(fedavg: the exact sum of the histograms; median: the unproven "
+                          "robust baseline)")
+
+
 def _check_consistency(c: RunConfig):
     where = c.path
+    _check_tree_model(c)
     if c.model.kind == "mlp" and c.model.hidden < 1:
         raise ConfigError(f"{where}: [model] kind = \"mlp\" needs hidden >= 1")
     if c.model.kind != "mlp" and c.model.hidden:
         raise ConfigError(f"{where}: [model] hidden is for kind = \"mlp\" only")
-    if c.model.kind == "logistic" and c.data.dataset != "breast_cancer":
+    if c.model.kind == "logistic" and c.data.dataset not in names.BINARY_DATASETS:
         raise ConfigError(f"{where}: [model] kind = \"logistic\" is binary; dataset "
                           f"{c.data.dataset!r} has more classes (use \"ovr\")")
     if c.model.merkle_depth and not c.model.data_binding:
@@ -396,6 +471,7 @@ def resume_conflicts(stored: dict, cfg: RunConfig) -> list:
 
 def _default(section: str, key: str):
     cls = _CHECKS.get(section, (None,))[0]
+    key = _KEY_FIELDS.get((section, key), key)
     for f in fields(cls) if cls else ():
         if f.name == key and f.default is not MISSING:
             return f.default

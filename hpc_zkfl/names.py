@@ -25,9 +25,14 @@ ATTACKS = {
     "one_aggregator": "sends its shares to the leader only",
     "foreign_commitment": "sends the commitment D of another node's proof with its own",
     "reused_blinding": "uses the same commitment blinding and share randomness every round",
+    # Attacks on boosted trees ([model] kind = "gbdt" only).
+    "subset": "histograms over half of the node's committed samples",
+    "superset": "histograms over the node's committed samples and the next node's",
 }
 PRIVATE_ONLY_ATTACKS = ("bad_share", "one_aggregator", "foreign_commitment", "reused_blinding")
-MODEL_POISONING = ("scaling", "sign_flip", "gaussian", "free_rider", "replay", "malformed")
+TREE_ONLY_ATTACKS = ("subset", "superset")
+MODEL_POISONING = ("scaling", "sign_flip", "gaussian", "free_rider", "replay", "malformed",
+                   "subset", "superset")
 DATA_POISONING = ("label_flip",)        # proven training on bad data: proofs cannot stop it
 # kind -> {option: default}, each option the [attack] key of its name; other kinds take none.
 ATTACK_OPTIONS = {
@@ -65,7 +70,10 @@ DATASETS = {
     "digits": "scikit-learn's 8x8 digits: 1,797 images, 64 features, 10 classes",
     "breast_cancer": "scikit-learn's Wisconsin breast cancer: 569 samples, 30 features, "
                      "2 classes",
+    "classification_20k": "scikit-learn's make_classification with a fixed seed: 20,000 "
+                          "samples, 20 features (10 informative), 2 classes",
 }
+BINARY_DATASETS = ("breast_cancer", "classification_20k")
 
 # [data] partition
 PARTITIONS = {
@@ -79,7 +87,10 @@ MODELS = {
     "logistic": "binary logistic regression",
     "ovr": "one-vs-rest logistic regression, one sigmoid per class",
     "mlp": "one hidden layer of `hidden` units (ReLU), sigmoid outputs",
+    "gbdt": "gradient-boosted trees (binary): `n_trees` trees of depth `max_depth` on "
+            "`n_bins` bins per feature, grown a level a round from proven histograms",
 }
+TREE_MODELS = ("gbdt",)                 # the others prove a gradient step (models.statement)
 
 # [run] backend; the last two check the others and a run config cannot name them.
 BACKENDS = {
@@ -133,5 +144,5 @@ if __name__ == "__main__":
     print(markdown(), end="")
 
 __all__ = ["ATTACKS", "ATTACK_OPTIONS", "BACKENDS", "CHECK_ONLY_BACKENDS", "CONFIG_KEYS",
-           "DATASETS", "DATA_POISONING", "MODELS", "MODEL_POISONING", "PARTITIONS",
+           "DATASETS", "DATA_POISONING", "MODELS", "MODEL_POISONING", "PARTITIONS", "TREE_MODELS", "TREE_ONLY_ATTACKS", "BINARY_DATASETS",
            "PRIVACY_MODES", "PRIVATE_ONLY_ATTACKS", "REPLAY_SOURCES", "RUN_BACKENDS", "STRATEGIES", "markdown"]

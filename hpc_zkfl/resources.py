@@ -257,16 +257,44 @@ def _run_spec(cfg: RunConfig):
     return spec, held
 
 
+def _tree_size(cfg: RunConfig) -> tuple:
+    """(StatementSize, indices held) of a boosted-tree run: its statement holds every sample
+    of the largest node (`hpc_zkfl.models.gbdt_statement.statement_size`)."""
+    from hpc_zkfl.fl.boosting import params_of
+    from hpc_zkfl.fl.data import load_float_dataset, make_partition
+    from hpc_zkfl.models.gbdt_statement import (MAX_CAPACITY, GBDTStatementSpec,
+                                                statement_size as tree_statement_size)
+    d = cfg.data
+    dataset = load_float_dataset(d.dataset, cfg.run.seed, d.test_fraction)
+    try:
+        parts = make_partition(dataset, cfg.nodes.count, d.partition, d.dirichlet_alpha,
+                               cfg.run.seed, d.samples_per_node)
+    except ValueError as exc:
+        raise ConfigError(f"{cfg.path}: [data] {exc}") from None
+    capacity = max(len(p) for p in parts)
+    if capacity > MAX_CAPACITY:
+        raise ConfigError(f"{cfg.path}: the largest node holds {capacity:,} samples; a "
+                          f"boosted-tree proof holds at most {MAX_CAPACITY:,} (add nodes)")
+    spec = GBDTStatementSpec(params_of(cfg.model), dataset.n_features, capacity)
+    c, w, public, hashing = tree_statement_size(spec)
+    return StatementSize(c, w, public, hashing), sum(len(p) for p in parts)
+
+
 def estimate(cfg: RunConfig) -> Estimate:
     """The run's resource estimate (see the module docstring).  ConfigError for sizes that
     do not fit the dataset, and for a statement that cannot be built (e.g. a learning rate
     so small that the update's truncation is wider than the field)."""
-    spec, held = _run_spec(cfg)
+    from hpc_zkfl.names import TREE_MODELS
+    if cfg.model.kind in TREE_MODELS:
+        size, held = _tree_size(cfg)
+    else:
+        spec, held = _run_spec(cfg)
     data = INDEX_BYTES * held + PART_BYTES * cfg.nodes.count
     if not cfg.aggregation.proofs:
         return Estimate(0, 0, 0, 0, 0, BUILD_BASE + data)
     try:
-        size = statement_size(spec)
+        if cfg.model.kind not in TREE_MODELS:
+            size = statement_size(spec)
     except (ValueError, ArithmeticError) as exc:     # CircuitError is a ValueError
         raise ConfigError(f"{cfg.path}: the node statement cannot be built ({exc}); check "
                           f"[model] learning_rate, batch_size and norm_bound") from None

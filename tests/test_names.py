@@ -27,7 +27,7 @@ def test_the_implementations_have_exactly_the_registrys_names():
     assert REPLAY_SOURCES == tuple(names.REPLAY_SOURCES)
     assert tuple(AGGREGATORS) == tuple(names.STRATEGIES)
     assert DATASETS == tuple(names.DATASETS) and PARTITIONS == tuple(names.PARTITIONS)
-    assert MODEL_NAMES == tuple(names.MODELS)
+    assert MODEL_NAMES + names.TREE_MODELS == tuple(names.MODELS)
     assert set(registered_backends()) == set(names.BACKENDS) - {"auto"}
     assert run_backends() == names.RUN_BACKENDS
 
@@ -41,8 +41,12 @@ def test_every_registered_name_works():
     for name in names.PARTITIONS:
         parts = make_partition(ds, 4, name, 0.5, 0, per_node=8)
         assert len(parts) == 4 and all(len(p) for p in parts), name
-    for name in names.MODELS:
+    for name in MODEL_NAMES:
         assert param_shapes(name, 5, 2, hidden=4), name
+    for name in names.TREE_MODELS:
+        cfg = parse_config(f"[run]\nrounds = 30\n[data]\ndataset = \"breast_cancer\"\n"
+                           f"[model]\nkind = \"{name}\"\n")
+        assert build_federation(cfg, with_statement=False).initial_model().size, name
     updates = [np.arange(6, dtype=np.int64) * k for k in range(1, 8)]
     for name in names.STRATEGIES:
         options = {"n_malicious": 1} if name == "krum" else {}
@@ -83,6 +87,9 @@ def test_every_attack_option_reaches_the_attack(kind):
     lines += [f"{k} = {values[k]!r}".replace("'", '"') for k in ATTACK_OPTIONS.get(kind, {})]
     private = "[privacy]\nmode = \"two_aggregators\"\n" \
         if kind in names.PRIVATE_ONLY_ATTACKS else ""
+    if kind in names.TREE_ONLY_ATTACKS:
+        private = "[run]\nrounds = 30\n[data]\ndataset = \"breast_cancer\"\n" \
+                  "[model]\nkind = \"gbdt\"\n"
     cfg = parse_config(private + "[attack]\n" + "\n".join(lines) + "\n")
     attack = build_federation(cfg, with_statement=False).attack
     assert attack.options == {k: values[k] for k in ATTACK_OPTIONS.get(kind, {})}

@@ -8,9 +8,10 @@ Datasets are the copies that ship inside scikit-learn (nothing is downloaded):
 
 - ``"digits"`` (UCI optical digits, 8x8 images): pixels are integers 0..16, so with q = 4 the
   quantization is exact (x / 16 is the pixel scaled to [0, 1]).
-- ``"breast_cancer"`` (UCI Wisconsin diagnostic): each feature is standardized with the training
-  split's mean and (population) standard deviation, clipped to [-4, 4 - 2^-4] and quantized with
-  q = 4, rounding to nearest with ties away from zero, so the integers lie in [-64, 63].
+- ``"breast_cancer"`` (UCI Wisconsin diagnostic) and ``"classification_20k"`` (below): each
+  feature is standardized with the training split's mean and (population) standard deviation,
+  clipped to [-4, 4 - 2^-4] and quantized with q = 4, rounding to nearest with ties away from
+  zero, so the integers lie in [-64, 63].
 
 The train/test split is stratified and drawn here from the seed (not sklearn's splitter), so it is
 the same across scikit-learn versions.
@@ -63,13 +64,8 @@ DATASETS = tuple(names.DATASETS)         # the registry's, hpc_zkfl/names.py
 # small alpha and many nodes a draw that gives every node min_samples can be very unlikely.
 _MAX_DIRICHLET_DRAWS = 100
 
-# Float datasets (load_float_dataset): name -> description.
-FLOAT_DATASETS = {
-    "breast_cancer": "UCI Wisconsin diagnostic (scikit-learn copy): 569 rows, 30 raw features, "
-                     "2 classes",
-    "classification_20k": "scikit-learn make_classification, fixed: 20,000 rows, 20 features "
-                          "(10 informative, 5 redundant), 2 classes",
-}
+# Float datasets (load_float_dataset): the binary ones, descriptions from the registry.
+FLOAT_DATASETS = {name: names.DATASETS[name] for name in ("breast_cancer", "classification_20k")}
 # make_classification's arguments for "classification_20k" (fixed, so every seed and every
 # run sees the same rows; the seed only draws the split).
 _CLASSIFICATION_20K = dict(n_samples=20000, n_features=20, n_informative=10, n_redundant=5,
@@ -163,9 +159,8 @@ def load_dataset(name: str, seed: int, test_fraction: float = 0.2) -> Dataset:
             raise RuntimeError("scikit-learn's digits are no longer integers 0..16")
         spec = FeatureRange(frac_bits=4, lo=0, hi=16)
         X_train, X_test = X[train_idx], X[test_idx]
-    else:  # breast_cancer
-        raw = datasets.load_breast_cancer()
-        data, y = raw.data, raw.target.astype(np.int64)
+    else:  # breast_cancer, classification_20k
+        data, y = _raw_binary(name)
         train_idx, test_idx = _stratified_split(y, test_fraction, int(seed))
         q = 4
         spec = FeatureRange(frac_bits=q, lo=-4 << q, hi=(4 << q) - 1)
@@ -186,20 +181,23 @@ def load_dataset(name: str, seed: int, test_fraction: float = 0.2) -> Dataset:
     )
 
 
-def load_float_dataset(name: str, seed: int, test_fraction: float = 0.2) -> FloatDataset:
-    """Load `name` (one of FLOAT_DATASETS) with its raw float features; split from `seed`."""
-    if name not in FLOAT_DATASETS:
-        raise ValueError(f"unknown float dataset {name!r}; known: {', '.join(FLOAT_DATASETS)}")
-    _check_split_args(test_fraction, seed)
+def _raw_binary(name: str) -> tuple:
+    """(float64 features, int64 labels) of a binary dataset, all rows."""
     from sklearn import datasets  # imported here: partitioning and sampling do not need it
-
     if name == "breast_cancer":
         raw = datasets.load_breast_cancer()
         data, y = raw.data, raw.target
     else:  # classification_20k
         data, y = datasets.make_classification(**_CLASSIFICATION_20K)
-    data = np.asarray(data, dtype=np.float64)
-    y = np.asarray(y).astype(np.int64)
+    return np.asarray(data, dtype=np.float64), np.asarray(y).astype(np.int64)
+
+
+def load_float_dataset(name: str, seed: int, test_fraction: float = 0.2) -> FloatDataset:
+    """Load `name` (one of FLOAT_DATASETS) with its raw float features; split from `seed`."""
+    if name not in FLOAT_DATASETS:
+        raise ValueError(f"unknown float dataset {name!r}; known: {', '.join(FLOAT_DATASETS)}")
+    _check_split_args(test_fraction, seed)
+    data, y = _raw_binary(name)
     train_idx, test_idx = _stratified_split(y, test_fraction, int(seed))
     return FloatDataset(
         name=name,

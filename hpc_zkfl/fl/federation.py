@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hpc_zkfl import names
 from hpc_zkfl.models import DatasetTree, NodeStatement, StatementSpec
 
 from .attacks import Attack
@@ -58,6 +59,21 @@ class Federation:
     @property
     def n_nodes(self) -> int:
         return len(self.partition)
+
+    def node(self, node_id: int):
+        """The node `node_id` of this run (hpc_zkfl.fl.node.FederatedNode)."""
+        from .node import FederatedNode
+        return FederatedNode(node_id, self)
+
+    def process_round(self, t: int, w, messages: dict, step, commitments: dict = None,
+                      unregistered=()):
+        """The root's judgement of round t (hpc_zkfl.fl.server.process_round)."""
+        from .server import process_round
+        return process_round(self, t, w, messages, step, commitments, unregistered)
+
+    def extra_metadata(self) -> dict:
+        """What a results file needs beside the config to reload this model (none here)."""
+        return {}
 
     def with_key(self, proving_key, transcript=None) -> "Federation":
         """This federation with the run's proving key and its phase-2 transcript (the tree
@@ -139,7 +155,8 @@ class Federation:
                              "file")
         cfg, out = self.config, Path(out)
         run_meta = {"registration": {str(i): why
-                                     for i, why in sorted((registration or {}).items())}}
+                                     for i, why in sorted((registration or {}).items())},
+                    **self.extra_metadata()}
         if self.proofs:
             from .ceremony import metadata
             run_meta["proving_key_sha256"] = file_sha256(out.with_suffix(".pk"))
@@ -203,6 +220,9 @@ def build_federation(cfg, proving_key=None, with_statement=True):
     from hpc_zkfl.fl.simulation import spec_for_dataset
     from hpc_zkfl.models import NodeStatement
 
+    if cfg.model.kind in names.TREE_MODELS:
+        from .boosting import build_boosting_federation
+        return build_boosting_federation(cfg, with_statement)
     seed = cfg.run.seed
     dataset = load_dataset(cfg.data.dataset, seed, cfg.data.test_fraction)
     partition = make_partition(dataset, cfg.nodes.count, cfg.data.partition,

@@ -52,10 +52,8 @@ class InProcess:
     (the MPI transport has its own)."""
 
     def __init__(self, fed, nodes=None, slow=None, tap=None, aggregators=True):
-        from .node import FederatedNode
         self.fed = fed
-        self.nodes = nodes if nodes is not None else [FederatedNode(i, fed)
-                                                      for i in range(fed.n_nodes)]
+        self.nodes = nodes if nodes is not None else [fed.node(i) for i in range(fed.n_nodes)]
         self.owner = [0] * fed.n_nodes
         self.slow = slow or (lambda node_id: None)
         self.tap = tap or (lambda role, data: None)
@@ -148,7 +146,6 @@ def run_rounds(plan: RoundPlan, fed, transport: Transport, writer, w, w_prev,
     from .message import NodeMessage
     from .private import LEADER, Aggregator, process_private_round
     from .record import RoundRecord
-    from .server import process_round
     from .verdicts import RejectReason
 
     leader = Aggregator(fed, LEADER, fed.min_accepted) if fed.private else None
@@ -174,8 +171,8 @@ def run_rounds(plan: RoundPlan, fed, transport: Transport, writer, w, w_prev,
             else:
                 judged = {i: (m if isinstance(m, NodeMessage) else _malformed(t, i))
                           for i, m in messages.items()}
-                outcome = process_round(fed, t, w, judged, plan.step, transport.commitments,
-                                        unregistered=transport.unregistered)
+                outcome = fed.process_round(t, w, judged, plan.step, transport.commitments,
+                                            unregistered=transport.unregistered)
             prove_time = np.array([getattr(judged.get(i), "prove_seconds", np.nan)
                                    for i in range(fed.n_nodes)])
             local_time = np.array([getattr(judged.get(i), "local_seconds", 0.0)

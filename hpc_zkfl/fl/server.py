@@ -100,16 +100,10 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
         if not participating[i]:
             reason[i] = RejectReason.IDLE
             continue
-        if i in unregistered:
-            reason[i] = RejectReason.UNREGISTERED
-            continue
         msg = messages.get(i)
-        if msg is None:
-            reason[i], late[i] = RejectReason.LATE, True
-            continue
-        if not isinstance(msg, NodeMessage) or msg.round != t or msg.node != i:
-            reason[i] = RejectReason.WRONG_ROUND_OR_NODE if isinstance(msg, NodeMessage) \
-                else RejectReason.MALFORMED
+        verdict = screen(t, i, msg, unregistered)
+        if verdict is not None:
+            reason[i], late[i] = verdict, verdict == RejectReason.LATE
             continue
         u = _int64_vector(msg.update, spec.n_params)
         if u is None:
@@ -174,6 +168,21 @@ def process_round(fed: Federation, t: int, w, messages: dict, step: ServerStep,
                         clamped, refused)
 
 
+def screen(t: int, i: int, msg, unregistered=()):
+    """Why node i's round-t message is refused before its content is read: UNREGISTERED,
+    LATE (none), WRONG_ROUND_OR_NODE (a header for another round or node), MALFORMED (bytes
+    that did not parse); None when it may be read."""
+    if i in unregistered:
+        return RejectReason.UNREGISTERED
+    if msg is None:
+        return RejectReason.LATE
+    if not isinstance(msg, NodeMessage):
+        return RejectReason.MALFORMED
+    if msg.round != t or msg.node != i:
+        return RejectReason.WRONG_ROUND_OR_NODE
+    return None
+
+
 def verify_batch(fed: Federation, items, owners, reason, verify_time, t0) -> None:
     """Batch-verify the round's proofs (items of node owners[k]): INVALID_PROOF for the
     failures, each node's share of the time since t0 in verify_time."""
@@ -207,5 +216,5 @@ def evaluate_loss(fed: Federation, w) -> float:
     return float(batch_loss(fed.spec.model, params, fed.dataset.X_test_float, fed.dataset.y_test,
                             dtype="float64"))
 
-__all__ = ["RoundOutcome", "ServerStep", "evaluate_loss", "process_round", "server_step",
-           "verify_batch"]
+__all__ = ["RoundOutcome", "ServerStep", "evaluate_loss", "process_round", "screen",
+           "server_step", "verify_batch"]

@@ -23,6 +23,8 @@ class RejectReason(enum.IntEnum):
     SHARE_MISMATCH = 9          # two-aggregator mode: a share that does not open its commitment,
                                 # shares to one aggregator only, different (proof, D, A) at the
                                 # two, or a share blinding used before
+    OUT_OF_SYNC = 10            # boosted trees: the node's committed margins lag the trees (its
+                                # proof of a tree's first level was missing or rejected)
 
 
 __all__ = ["RejectReason"]

@@ -28,9 +28,10 @@ from hpc_zkfl.machine import git_commit, host_name, package_versions
 log = logging.getLogger("hpc_zkfl.io")
 
 FORMAT = "hpc-zkfl-results"
-FORMAT_VERSION = 4              # 2: /rounds/idle and reason IDLE (partial participation);
+FORMAT_VERSION = 5              # 2: /rounds/idle and reason IDLE (partial participation);
                                 # 3: reason UNREGISTERED, the proving key's digest;
-                                # 4: reason SHARE_MISMATCH, [privacy] (two aggregators)
+                                # 4: reason SHARE_MISMATCH, [privacy] (two aggregators);
+                                # 5: reason OUT_OF_SYNC, boosted trees
 
 # Per-round phase times, stored as /rounds/time_<phase> (seconds).
 PHASES = ("local", "prove", "gather", "verify", "aggregate", "evaluate", "write", "total")

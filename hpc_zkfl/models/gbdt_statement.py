@@ -395,12 +395,13 @@ def _pack_margins(margin_offsets):
             for s in range(0, len(margin_offsets), _MARGINS_PER_ELEMENT)]
 
 
-def build_circuit(spec: GBDTStatementSpec, cs: ConstraintSystem = None) -> ConstraintSystem:
+def build_circuit(spec: GBDTStatementSpec, cs: ConstraintSystem = None,
+                  layout: "HistogramLayout" = None) -> ConstraintSystem:
     """The statement's constraint system (not compiled); module docstring for what it
-    proves."""
+    proves.  `layout`: the spec's own (`statement_size` measures slots with another's)."""
     cs = cs or ConstraintSystem()
     P, N, F, B, d = spec.params, spec.capacity, spec.n_features, spec.params.n_bins, spec.depth
-    layout = spec.histogram_layout()
+    layout = layout or spec.histogram_layout()
     half = 1 << (_MARGIN_LIMB_BITS - 1)
     cs.public_input("node")
     cs.public_input("round")
@@ -512,6 +513,76 @@ def constraint_breakdown(descriptions) -> dict:
         key = parts.get(desc.split("/")[0], "outputs")
         out[key] = out.get(key, 0) + 1
     return out
+
+
+def _scratch_cost(build) -> tuple:
+    """(constraints, wires) that build(cs) adds to a fresh circuit."""
+    cs = ConstraintSystem()
+    before = (cs.n_constraints, cs.n_wires)
+    build(cs)
+    return cs.n_constraints - before[0], cs.n_wires - before[1]
+
+
+def _hash_cost(n_vars: int, first: bool, last_constant: bool = False) -> tuple:
+    """(constraints, wires) of a Poseidon call on n_vars circuit values, after a constant 0
+    (a sponge's first call) or not, and before a constant 0 (a Merkle node beside an
+    all-padding subtree)."""
+    def build(cs):
+        xs = cs.private_inputs("x", n_vars)
+        poseidon_gadget(cs, ([0] if first else []) + xs + ([0] if last_constant else []))
+    c, w = _scratch_cost(build)
+    return c, w - n_vars
+
+
+def _merkle_cost(n: int) -> tuple:
+    """The Merkle nodes over n leaves that hash at least one circuit value (an all-padding
+    subtree folds into a constant, whose first-round S-boxes are free)."""
+    pair = _hash_cost(2, first=False)
+    half = _hash_cost(1, first=False, last_constant=True)
+    c = w = 0
+    width = n
+    for _ in range((n - 1).bit_length()):
+        full, odd = divmod(width, 2)
+        c, w = c + full * pair[0] + odd * half[0], w + full * pair[1] + odd * half[1]
+        width = full + odd
+    return c, w
+
+
+def _sponge_cost(n: int) -> tuple:
+    elements = -(-n // _MARGINS_PER_ELEMENT)
+    c = w = 0
+    for s in range(0, elements, _SPONGE_RATE):
+        k = min(_SPONGE_RATE, elements - s)
+        dc, dw = _hash_cost(k, first=True) if s == 0 else _hash_cost(k + 1, first=False)
+        c, w = c + dc, w + dw
+    return c, w
+
+
+def statement_size(spec: GBDTStatementSpec) -> tuple:
+    """(constraints, wires, public signals, hashing constraints) of the statement's R1CS
+    without building it at its capacity: every slot costs the same (measured on builds of
+    capacity 1 and 2); the Merkle tree and the two margin sponges are counted call by call."""
+    layout = spec.histogram_layout()
+
+    def built(n):
+        cs = build_circuit(GBDTStatementSpec(spec.params, spec.n_features, n), layout=layout)
+        return cs.n_constraints, cs.n_wires, cs
+
+    def shared(n):                          # the hashes that are not per slot
+        m, sp = _merkle_cost(n), _sponge_cost(n)
+        return m[0] + 2 * sp[0], m[1] + 2 * sp[1]
+
+    c1, w1, cs = built(1)
+    c2, w2, _ = built(2)
+    s1, s2, sn = shared(1), shared(2), shared(spec.capacity)
+    per_c, per_w = c2 - c1 - (s2[0] - s1[0]), w2 - w1 - (s2[1] - s1[1])
+    n = spec.capacity - 1
+    constraints = c1 + n * per_c + sn[0] - s1[0]
+    wires = w1 + n * per_w + sn[1] - s1[1]
+    public = sum(1 for k in cs._kind if k in ("output", "public"))
+    leaf = 0 if compact_leaves(spec.n_features, spec.params.n_bins) else \
+        _hash_cost(-(-spec.n_features // _bins_per_pack(spec.bin_bits)) + 1, first=True)[0]
+    return constraints, wires, public, sn[0] + spec.capacity * leaf
 
 
 class GBDTLevelStatement:
@@ -629,4 +700,4 @@ def _slots(margins, capacity: int) -> np.ndarray:
 __all__ = ["CommittedData", "GBDTLevelStatement", "GBDTStatementSpec", "HistogramLayout",
            "MAX_CAPACITY", "MalformedHistogramError", "build_circuit", "compact_leaves",
            "constraint_breakdown", "histograms_at", "margin_commitment", "pack_histograms",
-           "sample_leaf", "split_columns", "unpack_histograms"]
+           "sample_leaf", "split_columns", "statement_size", "unpack_histograms"]

@@ -13,7 +13,9 @@ import numpy as np
 from hpc_zkfl import names
 from hpc_zkfl.circuit.fixedpoint import FixedPointFormat
 
-MODEL_NAMES = tuple(names.MODELS)       # the registry's, hpc_zkfl/names.py
+# The registry's models that prove a gradient step (hpc_zkfl/names.py); boosted trees have
+# their own statement (gbdt_statement.py).
+MODEL_NAMES = tuple(m for m in names.MODELS if m not in names.TREE_MODELS)
 
 
 
@@ -132,6 +134,11 @@ class StatementSpec:
     @property
     def n_params(self) -> int:
         return sum(math.prod(shape) for _, shape in self.param_shapes())
+
+    @property
+    def message_params(self) -> int:
+        """Entries of a node's update (a message's cap): one per parameter."""
+        return self.n_params
 
     def step_constant(self) -> tuple:
         """(c, bits): c / 2^bits approximates learning_rate / batch_size with

@@ -208,7 +208,7 @@ def _send(comm, kind: Kind, data: bytes, dest: int = 0):
 def _worker(comm, cfg, fed, owner, resume: bool):
     from mpi4py import MPI
 
-    from hpc_zkfl.fl.node import FederatedNode, step_nodes
+    from hpc_zkfl.fl.node import step_nodes
 
     n_params = fed.spec.n_params
     _send(comm, Kind.HELLO, wire.encode_hello(MPI.Get_processor_name()))
@@ -225,7 +225,7 @@ def _worker(comm, cfg, fed, owner, resume: bool):
                                          source=HELPER_RANK)
             attestation = Attestation.from_bytes(wire.decode_attest(data))
         check(fed, fed.key(), attestation)
-    mine = [FederatedNode(i, fed) for i in range(fed.n_nodes) if owner[i] == comm.rank]
+    mine = [fed.node(i) for i in range(fed.n_nodes) if owner[i] == comm.rank]
     if fed.spec.data_binding:
         _send(comm, Kind.REGISTER,
               wire.encode_register({node.id: fed.tree(node.id).root for node in mine}))
@@ -482,7 +482,8 @@ class _Root:
         # The largest frame of each kind the root receives.  Any other tag (the kinds the
         # root only sends, or none of ours) has cap 0: dropped unread, out of MPI's queue.
         self._caps = {kind: wire.max_frame_size(kind, n_nodes=fed.n_nodes,
-                                                n_params=fed.spec.n_params,
+                                                n_params=fed.spec.message_params
+                                                if kind == Kind.RESULT else fed.spec.n_params,
                                                 private=fed.private)
                       for kind in (Kind.HELLO, Kind.REGISTER, Kind.RESULT, Kind.DONE,
                                    *((Kind.VERDICT, Kind.TOTAL) if fed.private else ()))}
@@ -715,8 +716,8 @@ class _Root:
                 self._stray(sender, kind, raw)
                 continue
             try:
-                env_round, slot, body = wire.decode_result_envelope(raw, fed.spec.n_params,
-                                                                    fed.private)
+                env_round, slot, body = wire.decode_result_envelope(
+                    raw, fed.spec.message_params, fed.private)
             except WireError as exc:
                 self._warn(sender, "sent a RESULT that is not one: %s", exc)
                 continue
@@ -748,12 +749,11 @@ class _Root:
         return messages, stale
 
     def run(self):
-        from hpc_zkfl.fl.node import FederatedNode
         from hpc_zkfl.fl.protocol import InProcess, RoundPlan, run_rounds
         cfg, out = self.cfg, self.out
         self._handshake()
         fed = self.fed                  # with the key the handshake made
-        local = [FederatedNode(i, fed) for i in range(fed.n_nodes) if self.owner[i] == 0]
+        local = [fed.node(i) for i in range(fed.n_nodes) if self.owner[i] == 0]
         # The root's own nodes (with one rank, all of them); in two-aggregator mode it hosts
         # none, and the helper is rank 1 (self.helper), not a local one.
         self.local = InProcess(fed, local, slow=lambda i: _slow(cfg, i), aggregators=False)
