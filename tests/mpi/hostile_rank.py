@@ -18,6 +18,9 @@ Modes:
   silent              a valid HELLO, then nothing
   dies                a valid handshake, then exits mid-round without a word
   garbage_done        honest work, then garbage in place of DONE
+  gbdt_forged         boosted trees: its first node's gradient sums negated beside the honest
+                      proof, its second node's with a negative hessian sum, then a RESULT
+                      longer than any update of the run
 """
 import os
 import pickle
@@ -31,7 +34,6 @@ from mpi4py import MPI
 from hpc_zkfl.algebra.constants import R
 from hpc_zkfl.config import load_config
 from hpc_zkfl.fl.message import NodeMessage
-from hpc_zkfl.fl.node import FederatedNode
 from hpc_zkfl.mpi import wire
 from hpc_zkfl.fl.federation import build_federation
 from hpc_zkfl.mpi.runtime import node_ranks
@@ -94,7 +96,7 @@ def main(mode: str, config: str, marker: str):
     cfg = load_config(config)
     fed = build_federation(cfg)
     owner = node_ranks(cfg.nodes.count, comm.size, cfg.nodes.per_rank)
-    mine = [FederatedNode(i, fed) for i, r in enumerate(owner) if r == comm.rank]
+    mine = [fed.node(i) for i, r in enumerate(owner) if r == comm.rank]
     others = [i for i, r in enumerate(owner) if r != comm.rank]
     n_params = fed.spec.n_params
     evil = pickle.dumps(Payload(marker))
@@ -111,7 +113,7 @@ def main(mode: str, config: str, marker: str):
     if fed.proofs:
         from hpc_zkfl.groth16.formats import pk_from_bytes
         fed = fed.with_key(pk_from_bytes(key, subgroup_check=False))
-    mine = [FederatedNode(node.id, fed) for node in mine]
+    mine = [fed.node(node.id) for node in mine]
     if fed.spec.data_binding:
         real = {node.id: fed.tree(node.id).root for node in mine}
         if mode == "foreign_commitments":
@@ -159,6 +161,17 @@ def main(mode: str, config: str, marker: str):
             send(Kind.RESULT, wire.encode_result(t, b, raw_message(t, b, n_params,
                                                                    prove_s=1e6)))
             continue
+        if mode == "gbdt_forged":
+            spec = fed.spec
+            a, b = mine[0].id, mine[1].id
+            G, H, m_out = spec.decode_update(honest[a].update)
+            honest[a].update = spec.encode_update(-G, H, m_out)
+            G, H, m_out = spec.decode_update(honest[b].update)
+            H[0, 0, 0] = -1
+            honest[b].update = spec.encode_update(G, H, m_out)
+            long = NodeMessage(t, b, np.zeros(spec.message_params + 1, np.int64),
+                               honest[b].proof, 0.1, 0.1)
+            send(Kind.RESULT, result(t, b, long))
         if mode == "oversized":
             head = struct.pack("<4sBBHQ", b"ZKFW", wire.VERSION, int(Kind.RESULT), 0, 1 << 60)
             send(Kind.RESULT, head + b"\0" * 64)                  # length prefix of 2^60

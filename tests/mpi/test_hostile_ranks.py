@@ -51,12 +51,36 @@ data_binding = {binding}
 """
 
 
-def launch(tmp_path, mode, ranks=3, deadline=60.0, binding=False, launcher_flags=()):
+GBDT_CONFIG = """
+[run]
+name = "hostile_gbdt"
+seed = 5
+rounds = {rounds}
+round_deadline_s = {deadline}
+
+[data]
+dataset = "breast_cancer"
+partition = "shared"
+samples_per_node = 6
+
+[nodes]
+count = 4
+
+[model]
+kind = "gbdt"
+n_trees = 1
+max_depth = {rounds}
+n_bins = 4
+"""
+
+
+def launch(tmp_path, mode, ranks=3, deadline=60.0, binding=False, launcher_flags=(),
+           config=CONFIG):
     """Run root (+ an honest worker with -n 3) + the hostile rank; (process, results, marker)."""
     if MPIEXEC is None:
         pytest.skip("mpiexec not found (pip install mpich)")
     cfg = tmp_path / "cfg.toml"
-    cfg.write_text(CONFIG.format(rounds=ROUNDS, deadline=deadline,
+    cfg.write_text(config.format(rounds=ROUNDS, deadline=deadline,
                                  binding="true" if binding else "false"))
     out, marker = tmp_path / "out.h5", tmp_path / "code-ran"
     cli = [sys.executable, "-m", "hpc_zkfl.cli", "run", str(cfg), "--output", str(out)]
@@ -134,6 +158,17 @@ def test_results_that_are_wrong_inside(tmp_path):
     assert reasons(res, EVIL) == {"MALFORMED"}              # NaN time; time beyond the round
     assert res.nodes["accepted"][:, HONEST].all()
     assert np.isfinite(res.nodes["proof_time"][:, HONEST]).all()
+    assert lost(res) == {}
+
+
+def test_forged_boosted_tree_histograms(tmp_path):
+    """Boosted trees: gradient sums negated beside an honest proof fail verification, a negative
+    hessian sum is malformed before any pairing, a RESULT longer than any update is dropped;
+    the honest rank's nodes are accepted every round."""
+    proc, res, _ = launch(tmp_path, "gbdt_forged", config=GBDT_CONFIG)
+    assert res.nodes["accepted"][:, HONEST].all()
+    assert reasons(res, [EVIL[0]]) == {"INVALID_PROOF"}
+    assert reasons(res, [EVIL[1]]) == {"MALFORMED"}
     assert lost(res) == {}
 
 
