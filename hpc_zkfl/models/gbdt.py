@@ -147,9 +147,11 @@ class BinEdges:
 
 
 def quantile_edges(X, n_bins: int) -> BinEdges:
-    """Edges at the 1/n_bins .. (n_bins-1)/n_bins quantiles of each feature of X (float32,
-    distinct; a quantile equal to the feature's minimum is dropped, it would leave bin 0
-    empty).  Features with few distinct values get fewer edges."""
+    """Per feature, an edge above each of the 1/n_bins .. (n_bins-1)/n_bins quantiles of X:
+    halfway (in float32) between the quantile and the next larger training value, so that a
+    split falls between observed values rather than on one; a quantile that is the largest
+    value gives none, and equal edges are kept once.  Features with few distinct values get
+    fewer edges."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or len(X) == 0:
         raise ValueError("need a non-empty 2-d array of training features")
@@ -159,9 +161,13 @@ def quantile_edges(X, n_bins: int) -> BinEdges:
     edges = []
     for f in range(X.shape[1]):
         col = X[:, f].astype(np.float32)
-        cand = np.unique(np.quantile(col.astype(np.float64), qs, method="lower").astype(np.float32))
-        cand = cand[cand > col.min()]
-        edges.append(tuple(float(v) for v in cand))
+        values = np.unique(col)
+        q = np.quantile(col.astype(np.float64), qs, method="lower").astype(np.float32)
+        at = np.searchsorted(values, q, side="right")
+        keep = at < len(values)
+        mid = ((q[keep].astype(np.float64) + values[at[keep]].astype(np.float64)) / 2)
+        cand = np.unique(mid.astype(np.float32))
+        edges.append(tuple(float(v) for v in cand[cand > values[0]]))
     return BinEdges(tuple(edges), n_bins)
 
 
