@@ -50,6 +50,15 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
+def seed_list(text: str) -> list:
+    """Seeds from "0", "0,3" or "0-9" (an argparse type)."""
+    seeds = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        seeds += list(range(int(lo), int(hi or lo) + 1))
+    return seeds
+
+
 def table(header, rows) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]

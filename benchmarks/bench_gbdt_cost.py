@@ -112,7 +112,7 @@ def main():
         print(f"  measured {n} nodes", flush=True)
     print(table(["nodes", "slots N", "constraints", "public", "domain", "setup",
                  "witness / node / level", "prove / node / level", "all nodes' proofs / level",
-                 "root batch verify / level", "CPU per tree (proofs + verify)"], rows))
+                 "root batch verify / level (proofs repeated)", "CPU per tree (proofs + verify)"], rows))
     print()
     print(table(["nodes"] + keys, parts))
 

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import machine, table
+from _common import machine, seed_list, table
 
 from hpc_zkfl.config import parse_config
 from hpc_zkfl.fl.attacks import DATA_POISONING, MODEL_POISONING
@@ -324,18 +324,10 @@ def honest_only_summary(args, results):
         raise SystemExit("a proven run differs from the honest-only federation")
 
 
-def _seeds(text: str) -> list:
-    seeds = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        seeds += list(range(int(lo), int(hi or lo) + 1))
-    return seeds
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("results/retention"))
-    ap.add_argument("--seeds", type=_seeds, default=[0], help="e.g. 0 or 0,3 or 0-9")
+    ap.add_argument("--seeds", type=seed_list, default=[0], help="e.g. 0 or 0,3 or 0-9")
     ap.add_argument("--jobs", type=int, default=1, help="runs at once (separate processes)")
     ap.add_argument("--rounds", type=int, default=60)
     ap.add_argument("--server-lr-half-life", type=float, default=15.0,
