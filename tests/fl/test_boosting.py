@@ -149,6 +149,14 @@ def test_unproven_sums_take_a_scaled_histogram(tmp_path):
     assert load_results(median).nodes["accepted"].all()
 
 
+def test_a_results_file_of_another_model_has_no_trees(tmp_path, small_run_toml):
+    out = tmp_path / "linear.h5"
+    run_in_process(parse_config(small_run_toml({"run": {"rounds": 1},
+                                                "aggregation": {"proofs": False}})), out)
+    with pytest.raises(ValueError, match="not a boosted-tree run"):
+        load_ensemble(out)
+
+
 def test_state_and_update_layouts_round_trip_and_refuse_malformed_input():
     params = GBDTParams(n_trees=3, max_depth=2, n_bins=4)
     spec = BoostingSpec(GBDTStatementSpec(params, 5, 7), 3)

@@ -12,7 +12,8 @@ from hpc_zkfl.models.gbdt import (MARGIN_FORMAT, BinEdges, GBDTParams, Tree, gro
                                   histograms_ref, train_reference)
 from hpc_zkfl.models.gbdt_statement import (CommittedData, GBDTLevelStatement,
                                             GBDTStatementSpec, MalformedHistogramError,
-                                            histograms_at, margin_commitment, pack_histograms,
+                                            build_circuit, histograms_at, margin_commitment,
+                                            pack_histograms, statement_size,
                                             unpack_histograms)
 
 PARAMS = GBDTParams(n_trees=3, max_depth=2, n_bins=5, learning_rate=0.5, reg_lambda=1.0,
@@ -262,3 +263,13 @@ def test_spec_and_input_validation(statement):
         st.witness(0, 0, data, np.zeros(3, np.int64), bad_tree, empty)
     with pytest.raises(ValueError, match="outputs"):
         st.public_signals([0], 0, 0, data.root, 0, empty, empty)
+
+
+@pytest.mark.parametrize("n_features, n_bins, depth, capacity", [
+    (3, 5, 2, 1), (3, 5, 2, 6), (2, 2, 1, 130), (4, 16, 3, 23), (31, 256, 1, 3)])
+def test_statement_size_counts_the_built_circuit_exactly(n_features, n_bins, depth, capacity):
+    """The resource check's count (no build at the capacity) against the real circuit:
+    compact and hashed leaves, Merkle levels with odd widths, a sponge of several calls."""
+    spec = GBDTStatementSpec(GBDTParams(max_depth=depth, n_bins=n_bins), n_features, capacity)
+    r1cs, _ = build_circuit(spec).compile()
+    assert statement_size(spec)[:3] == (r1cs.n_constraints, r1cs.n_wires, r1cs.n_public)
