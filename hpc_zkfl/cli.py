@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 import hpc_zkfl
+from hpc_zkfl.files import write_atomically
 from hpc_zkfl.machine import (cores_usable, cpu_model, memory_total, module_version,
                               numba_cache_dir, numba_threading)
 
@@ -144,14 +145,6 @@ def _read(path: str, what: str, parse):
         raise _Malformed(f"{what} {path} is malformed: {exc}") from None
 
 
-def _write_atomically(path: str, data) -> None:
-    """Write to a temporary file beside `path`, then rename: a failure leaves no half file."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 def _groth16_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = actions.add_parser(
@@ -253,7 +246,7 @@ def _g16_setup(args) -> int:
               f"drew the whole trapdoor and could forge proofs had it kept it; pass --ptau FILE "
               f"to take tau, alpha and beta from a powers-of-tau ceremony", file=sys.stderr)
         pk, trapdoor = setup(r1cs), "local (not for production)"
-        _write_atomically(args.proving_key, formats.proving_file_to_bytes(pk, r1cs))
+        write_atomically(args.proving_key, formats.proving_file_to_bytes(pk, r1cs))
     else:
         key, ptau = _start_phase2(r1cs, args.ptau)
         if args.initial:
@@ -269,8 +262,8 @@ def _g16_setup(args) -> int:
         if zkey_out:
             write_zkey(args.proving_key, key, r1cs)
         else:
-            _write_atomically(args.proving_key, formats.proving_file_to_bytes(pk, r1cs))
-    _write_atomically(args.verification_key, formats.dumps(formats.vk_to_snarkjs(pk.vk)))
+            write_atomically(args.proving_key, formats.proving_file_to_bytes(pk, r1cs))
+    write_atomically(args.verification_key, formats.dumps(formats.vk_to_snarkjs(pk.vk)))
     print(f"setup: {r1cs.n_constraints} constraints, {r1cs.n_public} public signals, "
           f"{time.perf_counter() - t0:.2f} s; wrote {args.proving_key} and {args.verification_key}")
     print(f"trapdoor: {trapdoor}")
@@ -360,8 +353,8 @@ def _g16_prove(args) -> int:
         except UnsatisfiedWitnessError as exc:
             raise _Invalid(f"refused to prove: {exc}") from None
         public = FR.decode(witness[1:1 + r1cs.n_public])
-    _write_atomically(args.proof, formats.dumps(formats.proof_to_snarkjs(proof)))
-    _write_atomically(args.public, formats.dumps(formats.public_to_snarkjs(public)))
+    write_atomically(args.proof, formats.dumps(formats.proof_to_snarkjs(proof)))
+    write_atomically(args.public, formats.dumps(formats.public_to_snarkjs(public)))
     return 0
 
 
@@ -414,7 +407,7 @@ def _g16_export_solidity(args) -> int:
         source = export_solidity(vk, contract_name=args.contract_name)
     except ValueError as exc:           # a contract name that is no Solidity identifier
         raise UsageError(str(exc)) from None
-    _write_atomically(args.contract, source)
+    write_atomically(args.contract, source)
     print(f"wrote {args.contract}: contract {args.contract_name}, verifyProof for "
           f"{vk.n_public} public signals")
     return 0

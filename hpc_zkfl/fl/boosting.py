@@ -30,7 +30,7 @@ from hpc_zkfl.models.gbdt import (GRAD_FRAC_BITS, HESS_FRAC_BITS, MARGIN_FORMAT,
                                   Ensemble, GBDTParams, Tree, grow_level, histograms_ref,
                                   quantile_edges)
 from hpc_zkfl.models.gbdt_statement import (CommittedData, GBDTLevelStatement,
-                                            GBDTStatementSpec, histograms_at,
+                                            GBDTStatementSpec, histograms_at, level_ref,
                                             margin_commitment, pack_histograms)
 
 from .attacks import corrupt_proof_bytes
@@ -264,12 +264,6 @@ class BoostingNode:
         self.malicious = bool(fed.malicious[node_id])
         self._previous = None           # its own message of the last round (replay)
 
-    def _margins(self, trees, data: CommittedData, k: int) -> np.ndarray:
-        m = np.zeros(len(data.labels), np.int64)
-        for tree in trees[:k]:
-            m = m + tree.predict_margin(data.bins)
-        return MARGIN_FORMAT.check(m, "margin")
-
     def _honest(self, node_id: int, t: int, w) -> NodeMessage:
         fed, spec = self.fed, self.fed.spec
         t0 = time.perf_counter()
@@ -282,10 +276,10 @@ class BoostingNode:
                                refused=f"out of sync: its committed margins hold "
                                        f"{folded[node_id]} trees, round {t} needs {need}")
         tau, _ = spec.position(t)
-        margins = self._margins(trees, data, need)
+        margins = Ensemble(fed.params, fed.edges, trees[:need]).margins(data.bins)
         previous = spec.previous_tree(trees, t)
         if not fed.proofs:
-            G, H, m_out = _reference(spec, data, margins, previous, trees[tau])
+            G, H, m_out = level_ref(spec.statement, data, margins, previous, trees[tau])
             return NodeMessage(t, node_id, spec.encode_update(G, H, m_out), NO_PROOF,
                                time.perf_counter() - t0)
         outputs, wit = fed.statement.witness(node_id, t, data, margins, previous, trees[tau])
@@ -340,9 +334,7 @@ class BoostingNode:
             other = fed.tree((self.id + 1) % fed.n_nodes)
             bins = np.concatenate([bins, other.bins])
             labels = np.concatenate([labels, other.labels])
-        m = np.zeros(len(labels), np.int64)
-        for tree in trees[:tau]:                # the margins at the tree being grown
-            m = m + tree.predict_margin(bins)
+        m = Ensemble(fed.params, fed.edges, trees[:tau]).margins(bins)   # at the tree grown
         G, H = histograms_ref(bins, labels, m, trees[tau], spec.statement.depth,
                               fed.params.n_bins)
         return _clip_histograms(G, H, spec.statement.capacity)
@@ -356,17 +348,6 @@ class BoostingNode:
                 self._previous = self._honest(self.id, t - 1, w_previous)
             return self._previous
         return self._honest((self.id + 1) % self.fed.n_nodes, t, w)
-
-
-def _reference(spec: BoostingSpec, data: CommittedData, margins, previous: Tree,
-               tree: Tree) -> tuple:
-    """(G, H, margins_out) an honest node computes, without the circuit."""
-    m = MARGIN_FORMAT.check(margins + previous.predict_margin(data.bins), "margin")
-    G, H = histograms_ref(data.bins, data.labels, m, tree, spec.statement.depth,
-                          spec.params.n_bins)
-    slots = np.zeros(spec.statement.capacity, np.int64)
-    slots[:len(m)] = m
-    return G, H, margin_commitment(slots)
 
 
 def _clip_histograms(G, H, capacity: int) -> tuple:

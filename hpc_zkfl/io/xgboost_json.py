@@ -22,11 +22,10 @@ default direction, leaf values in `split_conditions`, statistics).
   splits, and XGBoost does not use them to predict.
 """
 import json
-import os
-import tempfile
 
 import numpy as np
 
+from hpc_zkfl.files import write_atomically
 from hpc_zkfl.models.gbdt import LEAF_BOUND, MARGIN_FORMAT, BinEdges, Ensemble, Tree
 
 FORMAT_VERSION = [2, 1, 0]           # the XGBoost release whose layout this is
@@ -79,21 +78,7 @@ def export_xgboost_json(ensemble: Ensemble) -> dict:
 def save_xgboost_json(ensemble: Ensemble, path) -> None:
     """Write `export_xgboost_json(ensemble)` to `path`, atomically (a temporary file in the
     same folder, then renamed), so a reader never sees a partial model."""
-    text = json.dumps(export_xgboost_json(ensemble), allow_nan=False)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".xgboost-", suffix=".json.tmp", dir=folder)
-    try:
-        os.fchmod(fd, 0o644)         # mkstemp's 0600 would hide the model from other readers
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomically(path, json.dumps(export_xgboost_json(ensemble), allow_nan=False))
 
 
 def _stats(values, n_nodes: int, name: str, index: int) -> np.ndarray:

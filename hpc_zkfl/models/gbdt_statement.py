@@ -678,16 +678,24 @@ class GBDTLevelStatement:
     def outputs_ref(self, data: CommittedData, margins, previous: Tree, tree: Tree) -> list:
         """The public outputs an honest node's proof shows (signed ints): the packed
         histograms at the margins after `previous`, then their commitment."""
-        spec = self.spec
-        m = MARGIN_FORMAT.check(margins, "margin")
-        m = MARGIN_FORMAT.check(m + previous.predict_margin(data.bins), "margin")
-        G, H = histograms_ref(data.bins, data.labels, m, tree, spec.depth, spec.params.n_bins)
-        return pack_histograms(self.layout, G, H) + [margin_commitment(_slots(m, spec.capacity))]
+        G, H, margins_out = level_ref(self.spec, data, margins, previous, tree)
+        return pack_histograms(self.layout, G, H) + [margins_out]
 
     def histograms(self, outputs) -> tuple:
         """(G, H) at the statement's depth from a proof's public outputs
         (MalformedHistogramError if they cannot be an honest node's)."""
         return unpack_histograms(self.layout, list(outputs)[:self.layout.n_elements])
+
+
+def level_ref(spec: GBDTStatementSpec, data: CommittedData, margins, previous: Tree,
+              tree: Tree) -> tuple:
+    """(G, H, margins_out) of an honest node: its histograms at the statement's depth of
+    `tree`, at its margins after `previous`, and their commitment (the circuit's outputs
+    before packing; what an unproven run's node sends)."""
+    m = MARGIN_FORMAT.check(margins, "margin")
+    m = MARGIN_FORMAT.check(m + previous.predict_margin(data.bins), "margin")
+    G, H = histograms_ref(data.bins, data.labels, m, tree, spec.depth, spec.params.n_bins)
+    return G, H, margin_commitment(_slots(m, spec.capacity))
 
 
 def _slots(margins, capacity: int) -> np.ndarray:
@@ -699,5 +707,5 @@ def _slots(margins, capacity: int) -> np.ndarray:
 
 __all__ = ["CommittedData", "GBDTLevelStatement", "GBDTStatementSpec", "HistogramLayout",
            "MAX_CAPACITY", "MalformedHistogramError", "build_circuit", "compact_leaves",
-           "constraint_breakdown", "histograms_at", "margin_commitment", "pack_histograms",
-           "sample_leaf", "split_columns", "statement_size", "unpack_histograms"]
+           "constraint_breakdown", "histograms_at", "level_ref", "margin_commitment",
+           "pack_histograms", "sample_leaf", "split_columns", "statement_size", "unpack_histograms"]
